@@ -1,0 +1,1 @@
+"""Campaigns: statements, petitions and pledges that members and the public sign."""

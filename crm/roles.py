@@ -1,0 +1,15 @@
+"""The people who use the CRM, as Django groups with the permissions each role needs."""
+
+from django.contrib.auth.models import Group, Permission
+
+CONVENERS = "Conveners"
+# Conveners run the coalition: the member directory, campaigns and the schedules beat runs.
+CONVENER_APPS = ["members", "campaigns", "django_celery_beat"]
+
+
+def convener_group_ensure() -> Group:
+    """Creates the Conveners group, or brings its permissions up to date; safe to repeat."""
+    group, _ = Group.objects.get_or_create(name=CONVENERS)
+    permissions = Permission.objects.filter(content_type__app_label__in=CONVENER_APPS)
+    group.permissions.add(*permissions)
+    return group

@@ -1,0 +1,1 @@
+"""The member directory: sectors, member organisations, their contacts and affiliations."""
