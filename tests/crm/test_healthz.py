@@ -20,6 +20,8 @@ def test_healthz_reports_database_broker_and_version(client):
 
 @pytest.mark.django_db
 def test_healthz_is_503_when_the_broker_is_down(client, monkeypatch):
+    # Celery reads CELERY_BROKER_URL from the environment before its own configuration.
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:9/0")
     monkeypatch.setitem(celery_app.conf, "broker_url", "redis://127.0.0.1:9/0")
 
     response = client.get("/healthz")
