@@ -13,3 +13,10 @@ def convener_group_ensure() -> Group:
     permissions = Permission.objects.filter(content_type__app_label__in=CONVENER_APPS)
     group.permissions.add(*permissions)
     return group
+
+
+def is_convener(user) -> bool:
+    """Conveners: superusers and staff in the Conveners group."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_superuser or (user.is_staff and user.groups.filter(name=CONVENERS).exists())

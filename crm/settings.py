@@ -5,6 +5,7 @@ With nothing set, the embedded defaults run on one machine with nothing installe
 ``README.md`` lists every variable, its default and its production value.
 """
 
+import os
 from pathlib import Path
 
 from crm import env
@@ -45,6 +46,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "django_celery_beat",
+    "simple_history",
+    "sesame",
     "members",
     "campaigns",
     "celerytasks",
@@ -59,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -95,7 +99,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     # Tests need a file, not memory, so that a real worker process sees the test database.
-    _db["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # One file per test run, so two runs on one machine do not share it.
+    _db["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -125,6 +130,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    # One-time sign-in links e-mailed to member organisations' profile editors.
+    "sesame.backends.ModelBackend",
+]
+SESAME_MAX_AGE = env.get_int("SIGN_IN_LINK_MAX_AGE", 60 * 60 * 24, minimum=60)
+SESAME_ONE_TIME = True
 LOGIN_URL = "admin:login"
 
 # --- Internationalisation -------------------------------------------------------------------

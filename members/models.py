@@ -1,7 +1,10 @@
 """Member directory data: the coalition's sectors, member organisations and the people in them."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from crm.models import TimeStampedModel
 
@@ -13,11 +16,28 @@ class Sector(TimeStampedModel):
     slug = models.SlugField(max_length=80, unique=True)
     description = models.TextField(blank=True)
     # Other spellings met in spreadsheets ("Faith-based", "501(c)(3)"), used by the importer.
-    aliases = models.JSONField(default=list, blank=True)
+    aliases = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Other names for this sector, e.g. ["NGO", "501(c)(3)"].',
+    )
     position = models.PositiveSmallIntegerField(default=0, help_text="Order in lists and charts.")
 
     class Meta:
         ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Tag(TimeStampedModel):
+    """A convener's label for organisations ("hosts trainings", "2021 signer")."""
+
+    name = models.CharField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
 
     def __str__(self):
         return self.name
@@ -34,6 +54,8 @@ class Organization(TimeStampedModel):
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True)
+    # The name reduced for duplicate detection: "The X, Inc." and "X" share one key.
+    match_key = models.CharField(max_length=200, db_index=True, editable=False, default="")
     sector = models.ForeignKey(Sector, on_delete=models.PROTECT, related_name="organizations")
     secondary_sectors = models.ManyToManyField(
         Sector, blank=True, related_name="secondary_organizations"
@@ -44,16 +66,29 @@ class Organization(TimeStampedModel):
     joined_on = models.DateField(null=True, blank=True)
     left_on = models.DateField(null=True, blank=True)
     description = models.TextField(blank=True)
-    website = models.URLField(blank=True)
+    website = models.URLField(blank=True, max_length=300)
     public_email = models.EmailField(blank=True, help_text="Shown in the public directory.")
     public_phone = models.CharField(max_length=32, blank=True, help_text="E.164, shown publicly.")
+    street_address = models.CharField(max_length=200, blank=True)
     city = models.CharField(max_length=100, blank=True)
     county = models.CharField(max_length=100, blank=True, db_index=True)
+    state = models.CharField(max_length=50, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    facebook = models.CharField(max_length=200, blank=True, help_text="Page URL or name.")
+    instagram = models.CharField(max_length=100, blank=True, help_text="@handle")
+    x_twitter = models.CharField("X / Twitter", max_length=100, blank=True, help_text="@handle")
+    linkedin = models.CharField("LinkedIn", max_length=200, blank=True, help_text="Page URL.")
+    bluesky = models.CharField(max_length=100, blank=True, help_text="handle.bsky.social")
+    logo = models.ImageField(upload_to="logos/", blank=True)
     listed = models.BooleanField(
         "listed in the public directory",
         default=True,
         help_text="Untick to keep this organisation out of the public directory.",
     )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="organizations")
+    internal_notes = models.TextField(blank=True, help_text="Seen by conveners only.")
+
+    history = HistoricalRecords(excluded_fields=["match_key", "modified"])
 
     class Meta:
         ordering = ["name"]
@@ -76,6 +111,12 @@ class Contact(TimeStampedModel):
     family_name = models.CharField(max_length=100, blank=True)
     email = models.EmailField(help_text="Stored trimmed and lower-cased; unique.")
     phone = models.CharField(max_length=32, blank=True, help_text="E.164, e.g. +14045550123.")
+    phone_raw = models.CharField(
+        "phone as given",
+        max_length=64,
+        blank=True,
+        help_text="Kept when the number given could not be read as a phone number.",
+    )
     title = models.CharField("job title", max_length=150, blank=True)
     language = models.CharField(
         "preferred language",
@@ -89,6 +130,16 @@ class Contact(TimeStampedModel):
     organizations = models.ManyToManyField(
         Organization, through="Affiliation", related_name="contacts", blank=True
     )
+    # The sign-in account of a person who edits their organisation's profile.
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contact",
+    )
+
+    history = HistoricalRecords(excluded_fields=["modified"])
 
     class Meta:
         ordering = ["family_name", "given_name"]
@@ -119,6 +170,8 @@ class Affiliation(TimeStampedModel):
     )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.STAFF)
 
+    history = HistoricalRecords(excluded_fields=["modified"])
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -128,3 +181,152 @@ class Affiliation(TimeStampedModel):
 
     def __str__(self):
         return f"{self.contact} — {self.get_role_display()}, {self.organization}"
+
+
+class Interaction(TimeStampedModel):
+    """One entry in the CRM timeline of an organisation and/or a contact."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", "Call"
+        MEETING = "meeting", "Meeting"
+        EMAIL = "email", "E-mail"
+        NOTE = "note", "Note"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NOTE)
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="interactions",
+    )
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="interactions"
+    )
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    subject = models.CharField(max_length=200, blank=True)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(organization__isnull=False) | models.Q(contact__isnull=False),
+                name="interaction_has_organization_or_contact",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.occurred_at:%Y-%m-%d}"
+
+
+class ApprovalRequiredField(models.Model):
+    """An organisation field whose changes by member editors wait for a convener's approval."""
+
+    class Field(models.TextChoices):
+        NAME = "name", "Name"
+        SECTOR = "sector", "Sector"
+        STATUS = "status", "Membership status"
+        WEBSITE = "website", "Website"
+        DESCRIPTION = "description", "Description"
+        PUBLIC_EMAIL = "public_email", "Public e-mail"
+        PUBLIC_PHONE = "public_phone", "Public phone"
+        LOGO = "logo", "Logo"
+
+    field = models.CharField(max_length=40, choices=Field.choices, unique=True)
+
+    class Meta:
+        verbose_name = "field needing approval"
+        verbose_name_plural = "fields needing approval"
+
+    def __str__(self):
+        return self.get_field_display()
+
+
+class ProfileChange(TimeStampedModel):
+    """A change a member editor asked for that waits for a convener (see ApprovalRequiredField)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="profile_changes"
+    )
+    field = models.CharField(max_length=40)
+    old_value = models.JSONField(null=True, blank=True)
+    new_value = models.JSONField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"{self.organization}: {self.field}"
+
+
+class ImportRun(TimeStampedModel):
+    """One upload of a member spreadsheet: its preview, its progress and its per-row report."""
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", "Previewed (nothing saved)"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    filename = models.CharField(max_length=255)
+    content = models.TextField(help_text="The uploaded file, decoded.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEWED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    # Outcome counts ({"created": 12, ...}) and the per-row report [{row, outcome, reason}, ...].
+    summary = models.JSONField(default=dict, blank=True)
+    report = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"{self.filename} ({self.get_status_display()})"
+
+
+class Tombstone(models.Model):
+    """Remembers that a row was deleted, so partners syncing incrementally can delete it too."""
+
+    model = models.CharField(
+        max_length=60, help_text='App label and model, e.g. "members.contact".'
+    )
+    object_id = models.BigIntegerField()
+    deleted_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["model", "deleted_at"])]
+
+    def __str__(self):
+        return f"{self.model} #{self.object_id} deleted {self.deleted_at:%Y-%m-%d %H:%M}"

@@ -1,5 +1,7 @@
 """The demo coalition that `make run` loads."""
 
+import io
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Max
@@ -19,7 +21,7 @@ SEVEN_SECTORS = [
 @pytest.fixture
 def seeded(settings):
     settings.DEBUG = True
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    call_command("seed_demo", stdout=io.StringIO())
 
 
 def test_demo_has_220_plus_members_spread_over_the_seven_sectors(seeded):
@@ -58,7 +60,7 @@ def test_running_seed_demo_twice_changes_nothing(seeded, settings):
         ]
 
     before = snapshot()
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    call_command("seed_demo", stdout=io.StringIO())
     assert snapshot() == before
 
 

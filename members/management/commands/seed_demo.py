@@ -16,6 +16,7 @@ from campaigns.services import campaign_signature_counts_refresh
 from crm.roles import convener_group_ensure
 from members import demo as member_demo
 from members.models import Affiliation, Contact, Organization, Sector
+from members.normalize import organization_match_key
 
 CONVENER_USERNAME = "convener"
 CONVENER_DEFAULT_PASSWORD = "awareness-month-demo"  # noqa: S105 - a documented demo login
@@ -79,6 +80,7 @@ class Command(BaseCommand):
             Organization(
                 name=org.name,
                 slug=org.slug,
+                match_key=organization_match_key(org.name),
                 sector=sectors[org.sector_slug],
                 status=org.status,
                 city=org.city,
