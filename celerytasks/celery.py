@@ -6,6 +6,8 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
-app = Celery("crm")
+# Every task module; a worker registers exactly these.
+TASK_MODULES = ["celerytasks.tasks", "celerytasks.imports", "celerytasks.accounts"]
+
+app = Celery("crm", include=TASK_MODULES)
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["celerytasks"])

@@ -1,5 +1,7 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from crm import views
 
@@ -10,5 +12,11 @@ admin.site.index_title = "Member directory, campaigns and schedules"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("members/", include("members.urls")),
+    path("account/", include("members.urls_account")),
+    path("dashboard/", include("members.urls_convener")),
+    path("admin/members/import/", include("members.urls_import")),
     path("admin/", admin.site.urls),
 ]
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
