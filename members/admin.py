@@ -62,3 +62,4 @@ class AffiliationAdmin(admin.ModelAdmin):
     list_select_related = ["contact", "organization"]
     autocomplete_fields = ["contact", "organization"]
     search_fields = ["contact__email", "organization__name"]
+from members import admin_approvals  # noqa: E402,F401  (registers the approval screens)

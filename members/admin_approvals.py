@@ -1,0 +1,1 @@
+"""Admin screens for conveners approving member editors' profile changes."""
