@@ -169,7 +169,17 @@ WHITENOISE_USE_FINDERS = DEBUG
 DEFAULT_FROM_EMAIL = env.get_str("DEFAULT_FROM_EMAIL", f"{COALITION_NAME} <coalition@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 _email = env.get_email("EMAIL_URL")
-if _email is not None:
+EMAIL_BACKEND_OVERRIDE = env.get_str("EMAIL_BACKEND")
+if EMAIL_BACKEND_OVERRIDE:
+    # Any provider django-anymail supports, configured from ANYMAIL_* variables, e.g.
+    # EMAIL_BACKEND=anymail.backends.postmark.EmailBackend ANYMAIL_POSTMARK_SERVER_TOKEN=...
+    EMAIL_BACKEND = EMAIL_BACKEND_OVERRIDE
+    ANYMAIL = {
+        key.removeprefix("ANYMAIL_"): value
+        for key, value in os.environ.items()
+        if key.startswith("ANYMAIL_")
+    }
+elif _email is not None:
     vars().update(_email)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"

@@ -76,3 +76,20 @@ def test_preflight_names_an_unreachable_broker_and_hides_its_password():
     assert result.returncode == 1
     assert "CELERY_BROKER_URL: cannot reach the broker" in result.stderr
     assert "s3cret" not in result.stderr
+
+
+def test_an_anymail_provider_is_configured_from_the_environment():
+    script = "from django.conf import settings as s; print(s.EMAIL_BACKEND, s.ANYMAIL)"
+    result = run_manage(
+        "shell",
+        "-c",
+        script,
+        env_overrides={
+            "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
+            "ANYMAIL_POSTMARK_SERVER_TOKEN": "token-123",
+        },
+    )
+
+    assert result.returncode == 0, result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    assert last == "anymail.backends.postmark.EmailBackend {'POSTMARK_SERVER_TOKEN': 'token-123'}"
