@@ -19,4 +19,9 @@ def is_convener(user) -> bool:
     """Conveners: superusers and staff in the Conveners group."""
     if not getattr(user, "is_authenticated", False):
         return False
-    return user.is_superuser or (user.is_staff and user.groups.filter(name=CONVENERS).exists())
+    # Remembered on the user object: the view's permission check and the page's nav share it.
+    if not hasattr(user, "_crm_is_convener"):
+        user._crm_is_convener = user.is_superuser or (
+            user.is_staff and user.groups.filter(name=CONVENERS).exists()
+        )
+    return user._crm_is_convener
