@@ -1,4 +1,4 @@
-"""Public member directory URLs (owned by the directory work)."""
+"""Public member directory URLs."""
 
 from django.urls import path
 
@@ -8,4 +8,5 @@ app_name = "directory"
 
 urlpatterns = [
     path("", views.directory, name="list"),
+    path("<slug:slug>/", views.organization_detail, name="detail"),
 ]
