@@ -4,7 +4,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from crm.roles import convener_group_ensure
-from tests.factories import AffiliationFactory, SignatureFactory
+from members.models import ImportRun, Interaction, Tag
+from tests.factories import AffiliationFactory, OrganizationFactory, SignatureFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -13,6 +14,10 @@ ADMIN_PAGES = [
     ("/admin/members/organization/", "Member Organisation"),
     ("/admin/members/contact/", "person"),
     ("/admin/members/affiliation/", "Primary contact"),
+    ("/admin/members/tag/", "Hosts trainings"),
+    ("/admin/members/interaction/", "Called about the statement"),
+    ("/admin/members/tombstone/", "members.organization"),
+    ("/admin/members/importrun/", "members.csv"),
     ("/admin/campaigns/campaign/", "Campaign"),
     ("/admin/campaigns/signature/", "Given"),
     ("/admin/django_celery_beat/periodictask/", "Refresh campaign signature counts"),
@@ -24,7 +29,13 @@ def convener_client(client):
     user = get_user_model().objects.create_user("ada", password="x", is_staff=True)
     user.groups.add(convener_group_ensure())
     client.force_login(user)
-    AffiliationFactory(organization__sector__name="Sector 0")
+    affiliation = AffiliationFactory(organization__sector__name="Sector 0")
+    affiliation.organization.tags.add(Tag.objects.create(name="Hosts trainings", slug="hosts"))
+    Interaction.objects.create(
+        organization=affiliation.organization, text="Called about the statement"
+    )
+    OrganizationFactory().delete()  # leaves a tombstone
+    ImportRun.objects.create(filename="members.csv", content="name\n", created_by=user)
     SignatureFactory()
     return client
 
