@@ -235,7 +235,7 @@ def organizations_set_status(*, organizations, status: str, actor=None) -> int:
     today = timezone.localdate()
     changed = 0
     with transaction.atomic():
-        for organization in organizations.select_for_update():
+        for organization in organizations.select_for_update(of=("self",)):
             if organization.status == status:
                 continue
             organization.status = status
