@@ -140,7 +140,11 @@ def person_erase(*, contact: Contact, actor) -> None:
     if not actor.has_perm("members.delete_contact"):
         raise ApplicationError("You do not have permission to erase people.")
     with transaction.atomic():
-        contact = Contact.objects.select_for_update(of=("self",)).select_related("user").get(pk=contact.pk)
+        contact = (
+            Contact.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .get(pk=contact.pk)
+        )
         contact_id, email, user = contact.pk, contact.email, contact.user
 
         signatures = person_signatures(contact=contact)
