@@ -15,7 +15,16 @@ SECTORS = [
         "Public",
         "public",
         "Government offices, courts, law enforcement and public agencies.",
-        ["public sector", "government", "law enforcement", "city", "county", "state"],
+        [
+            "public sector",
+            "government",
+            "gov't",
+            "govt",
+            "law enforcement",
+            "city",
+            "county",
+            "state",
+        ],
     ),
     (
         "Private",
@@ -47,7 +56,7 @@ SECTORS = [
         "Advocacy",
         "advocacy",
         "Organisations that campaign for survivors and for policy change.",
-        ["advocate", "advocacy group", "policy"],
+        ["advocate", "advocacy group", "policy", "survivor advocacy"],
     ),
     (
         "Nonprofit",

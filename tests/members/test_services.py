@@ -198,3 +198,8 @@ def test_deleting_rows_leaves_tombstones_also_for_cascades():
     remembered = set(Tombstone.objects.values_list("model", "object_id"))
     assert ("members.organization", organization_id) in remembered
     assert ("members.affiliation", affiliation_id) in remembered
+
+
+def test_sector_aliases_cover_spellings_seen_in_member_spreadsheets():
+    assert "gov't" in Sector.objects.get(slug="public").aliases
+    assert "survivor advocacy" in Sector.objects.get(slug="advocacy").aliases
