@@ -115,3 +115,23 @@ def processes(tmp_path, celery_queue, transactional_db):
     manager = Processes(tmp_path, env)
     yield manager
     manager.stop_all()
+
+
+@pytest.fixture
+def convener(db):
+    """A convener: staff in the Conveners group, not a superuser."""
+    from django.contrib.auth import get_user_model
+
+    from crm.roles import convener_group_ensure
+
+    user = get_user_model().objects.create_user(
+        "ada", password="x", first_name="Ada", last_name="Convener", is_staff=True
+    )
+    user.groups.add(convener_group_ensure())
+    return user
+
+
+@pytest.fixture
+def convener_client(client, convener):
+    client.force_login(convener)
+    return client

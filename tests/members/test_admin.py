@@ -3,13 +3,11 @@
 import datetime
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.utils import timezone
 
 from campaigns.models import Signature
 from celerytasks.accounts import send_sign_in_link
-from crm.roles import convener_group_ensure
 from members.models import (
     Affiliation,
     Contact,
@@ -27,19 +25,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def convener(db):
-    user = get_user_model().objects.create_user("ada", password="x", is_staff=True)
-    user.groups.add(convener_group_ensure())
-    return user
-
-
-@pytest.fixture
-def convener_client(client, convener):
-    client.force_login(convener)
-    return client
 
 
 def messages_of(response) -> list[str]:

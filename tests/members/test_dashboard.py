@@ -8,7 +8,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from simple_history.utils import bulk_create_with_history
 
-from crm.roles import convener_group_ensure
 from members import services
 from members.models import Affiliation, Contact, Organization, ProfileChange, Sector
 from tests.factories import AffiliationFactory, ContactFactory, OrganizationFactory
@@ -23,21 +22,6 @@ DASHBOARD_QUERIES = 15
 
 def sector(slug):
     return Sector.objects.get(slug=slug)
-
-
-@pytest.fixture
-def convener():
-    user = get_user_model().objects.create_user(
-        "ada", first_name="Ada", last_name="Convener", is_staff=True
-    )
-    user.groups.add(convener_group_ensure())
-    return user
-
-
-@pytest.fixture
-def convener_client(client, convener):
-    client.force_login(convener)
-    return client
 
 
 def dashboard(client):

@@ -14,7 +14,6 @@ from django.utils import timezone
 from campaigns.models import Signature
 from campaigns.services import campaign_signature_counts_refresh
 from crm.errors import ApplicationError
-from crm.roles import convener_group_ensure
 from members import privacy, services
 from members.models import Affiliation, Contact, Interaction, Tombstone
 from tests.factories import CampaignFactory, OrganizationFactory, SignatureFactory
@@ -22,19 +21,6 @@ from tests.factories import CampaignFactory, OrganizationFactory, SignatureFacto
 pytestmark = pytest.mark.django_db
 
 EMAIL = "rosa.parks@harbor.example.org"
-
-
-@pytest.fixture
-def convener(db):
-    user = get_user_model().objects.create_user("ada", password="x", is_staff=True)
-    user.groups.add(convener_group_ensure())
-    return user
-
-
-@pytest.fixture
-def convener_client(client, convener):
-    client.force_login(convener)
-    return client
 
 
 @pytest.fixture
