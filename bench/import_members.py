@@ -131,7 +131,13 @@ def write_docs(figures, *, engine: str, django_version: str, rows: int):
         )
     first = figures[0][2] * 10_000 / max(figures[0][1], 1)
     verdict = (
-        f"Target met: {first:.1f} s per 10,000 rows."
+        f"Target met: {first:.1f} s per 10,000 rows. Rows are first worked out in Python against "
+        "indexes loaded once (sectors, match keys, e-mails, slugs); rows that only create a new "
+        "organisation, its contact and affiliation are validated with `full_clean` and saved "
+        "together, with their history rows, up to 500 in one transaction "
+        "(`services.directory_bulk_create`; should that fail, those rows go one by one); rows "
+        "that would write nothing are answered from the indexes; the rest go row by row "
+        "through the services, as before (49.9 s per 10,000 rows when every row did)."
         if first < 10
         else f"Target **missed** by {first - 10:.0f} s ({first / 10:.1f}× too slow): every new "
         "row goes through `organization_create`, `contact_upsert` and `affiliation_ensure`, each "

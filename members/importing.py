@@ -1,7 +1,10 @@
-"""The member importer: reads a spreadsheet export (CSV) into the directory, one row at a time.
+"""The member importer: reads a spreadsheet export (CSV) into the directory.
 
 Every row ends in one stated outcome (created, updated, merged, unchanged, rejected) with a
-reason; each row is its own transaction, so a rejected row never stops or spoils the others.
+reason; a row's writes land together or not at all, so a rejected row never stops or spoils the
+others. Rows that only create (a new organisation with its new primary contact) are saved in
+bulk, many to a transaction, and go one by one, each in its own transaction, should that fail;
+the outcomes are those of importing the rows one by one, in order.
 The writes themselves go through ``members.services``; this module decides what to write.
 """
 
@@ -15,7 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils.text import slugify
 
 from crm.errors import ApplicationError
 from members import services
@@ -46,6 +50,8 @@ COLUMNS = [
 REQUIRED_COLUMNS = ["Organization", "Sector"]
 OUTCOMES = ["created", "updated", "merged", "unchanged", "rejected"]
 PROGRESS_EVERY = 50
+# New rows saved together in one transaction (see MemberImporter.run).
+CHUNK_SIZE = 500
 
 
 def _spaces(text: str) -> str:
@@ -135,6 +141,24 @@ class _Rejected(Exception):
     pass
 
 
+@dataclass
+class _Plan:
+    """A row's cleaned values, worked out before anything is written."""
+
+    number: int
+    name: str
+    key: str
+    fields: dict
+    status: str
+    notes: list[str]
+    warnings: list[str]
+    email: str
+    given_name: str
+    family_name: str
+    phone: str | None
+    phone_text: str
+
+
 class MemberImporter:
     """Imports rows into the directory. Built once per run: it preloads sectors, organisations'
     match keys, primary contacts' e-mails and contacts, so most rows need few queries."""
@@ -171,14 +195,22 @@ class MemberImporter:
         self.seen: dict[int, int] = {}
         # ... and those this file created or changed.
         self.changed: set[int] = set()
+        # Organisations' slugs, loaded when the first row is bulk-created.
+        self.slugs: set[str] | None = None
+        # Organisations as last read or saved by this run, by pk (see _organization).
+        self.organizations: dict[int, Organization] = {}
 
     # -- one row -------------------------------------------------------------------------------
 
-    def import_row(self, number: int, values: dict[str, str]) -> RowReport:
+    def import_row(
+        self, number: int, values: dict[str, str], plan: _Plan | None = None
+    ) -> RowReport:
+        """Imports one row in its own transaction. ``plan``: the row's values if already
+        worked out by ``_plan`` (as ``run`` does), so they are not worked out twice."""
         name = _spaces(values["Organization"])
         try:
             with transaction.atomic():
-                outcome, reason, caches = self._import_row(number, name, values)
+                outcome, reason, caches = self._import_row(number, name, values, plan)
         except _Rejected as rejection:
             return RowReport(number, name, "rejected", str(rejection))
         except ValidationError as error:
@@ -200,10 +232,10 @@ class MemberImporter:
             cache_update()
         return RowReport(number, name, outcome, reason)
 
-    def _import_row(self, number: int, name: str, values: dict[str, str]):
+    def _plan(self, number: int, name: str, values: dict[str, str]) -> _Plan:
+        """The row's values, cleaned, with its warnings; no database access. Raises _Rejected."""
         warnings: list[str] = []
         notes: list[str] = []
-        caches: list[Callable[[], None]] = []
         if not name:
             raise _Rejected("no organisation name")
         sector_text = _spaces(values["Sector"])
@@ -277,7 +309,30 @@ class MemberImporter:
             "county": _spaces(values["County"]),
             "joined_on": joined_on,
         }
-        key = organization_match_key(name)
+        return _Plan(
+            number=number,
+            name=name,
+            key=organization_match_key(name),
+            fields=fields,
+            status=status,
+            notes=notes,
+            warnings=warnings,
+            email=email,
+            given_name=given_name,
+            family_name=family_name,
+            phone=phone,
+            phone_text=phone_text,
+        )
+
+    def _import_row(self, number: int, name: str, values: dict[str, str], plan=None):
+        if plan is None:
+            plan = self._plan(number, name, values)
+        caches: list[Callable[[], None]] = []
+        warnings, notes = list(plan.warnings), list(plan.notes)  # the plan stays as it was
+        fields, status = plan.fields, plan.status
+        email, given_name, family_name = plan.email, plan.given_name, plan.family_name
+        phone, phone_text = plan.phone, plan.phone_text
+        key = plan.key
         organization_id = self.match_keys.get(key) if key else None
         if organization_id is None and email:
             organization_id = self.primary_emails.get(email)
@@ -291,6 +346,9 @@ class MemberImporter:
                 **{k: v for k, v in fields.items() if v not in ("", None)},
             )
             outcome = "created"
+            if self.slugs is not None:
+                slug = organization.slug
+                caches.append(lambda: self.slugs.add(slug))
         else:
             organization = Organization.objects.select_related("sector").get(pk=organization_id)
             first_row = self.seen.get(organization.pk)
@@ -404,6 +462,149 @@ class MemberImporter:
             caches.append(lambda: self.primaries.add(pair))
         return changed
 
+    # -- rows that change nothing ----------------------------------------------------------------
+
+    def _match(self, plan: _Plan) -> int | None:
+        """The existing organisation the row is about, as ``_import_row`` finds it."""
+        organization_id = self.match_keys.get(plan.key) if plan.key else None
+        if organization_id is None and plan.email:
+            organization_id = self.primary_emails.get(plan.email)
+        return organization_id
+
+    def _organization(self, pk: int, plans: list, start: int, count: int) -> Organization:
+        """The organisation, read with those of the next ``count`` plans in one query."""
+        if pk not in self.organizations:
+            wanted = {pk}
+            for plan in plans[start : start + count]:
+                if plan is not None:
+                    wanted.add(self._match(plan))
+            wanted.discard(None)
+            wanted.difference_update(self.organizations)
+            self.organizations.update(
+                Organization.objects.select_related("sector").in_bulk(list(wanted))
+            )
+        return self.organizations[pk]
+
+    def _without_writes(self, plan: _Plan, organization: Organization) -> RowReport | None:
+        """The report of a row about an existing organisation that would write nothing (the
+        same outcome and reason as ``_import_row``'s), or None if the row writes something."""
+        warnings = list(plan.warnings)
+        first_row = self.seen.get(organization.pk)
+        if self._changes(organization, plan.fields, plan.status, plan.notes, first_row, warnings):
+            return None
+        if plan.email:
+            known = self.contacts.get(plan.email)
+            if known is None or (known["pk"], organization.pk) not in self.primaries:
+                return None
+            wanted = {
+                "given_name": plan.given_name,
+                "family_name": plan.family_name,
+                "phone": plan.phone or "",
+                "phone_raw": "" if plan.phone or not plan.phone_text else plan.phone_text[:64],
+            }
+            if any(value and not known[k] for k, value in wanted.items()):
+                return None
+        if first_row is not None:
+            warnings.insert(0, f"same organisation as row {first_row}")
+        elif organization.name != plan.name:
+            warnings.insert(0, f"matched existing organisation '{organization.name}'")
+        outcome = "unchanged"
+        if organization.pk in self.seen and organization.pk in self.changed:
+            outcome = "merged"
+        self.seen.setdefault(organization.pk, plan.number)
+        if plan.key:
+            self.match_keys.setdefault(plan.key, organization.pk)
+        if plan.email:
+            self.primary_emails.setdefault(plan.email, organization.pk)
+        return RowReport(plan.number, plan.name, outcome, "; ".join(warnings))
+
+    # -- new organisations, in bulk ---------------------------------------------------------------
+
+    def _new_objects(self, plan: _Plan):
+        """The objects a row that only creates things would save, validated as the services'
+        ``full_clean`` would (uniqueness aside: the run's indexes vouch for it); None if the row
+        is not such a row, or its values are not valid (the row-by-row path then says why)."""
+        key, email = plan.key, plan.email
+        if email and email in self.contacts:
+            return None
+        if self.slugs is None:
+            self.slugs = set(Organization.objects.values_list("slug", flat=True))
+        organization = Organization(
+            name=plan.name,
+            status=plan.status or Organization.Status.PROSPECT,
+            internal_notes="\n".join(dict.fromkeys(plan.notes)),
+            **{k: v for k, v in plan.fields.items() if v not in ("", None)},
+        )
+        organization.slug = self._free_slug(organization.name)
+        organization.match_key = key
+        contact = affiliation = None
+        try:
+            organization.full_clean(
+                exclude=["sector"], validate_unique=False, validate_constraints=False
+            )
+            if email:
+                contact = Contact(
+                    email=email,
+                    given_name=plan.given_name,
+                    family_name=plan.family_name,
+                    phone=plan.phone or "",
+                    phone_raw="" if plan.phone or not plan.phone_text else plan.phone_text[:64],
+                )
+                contact.full_clean(validate_unique=False, validate_constraints=False)
+                affiliation = Affiliation(
+                    contact=contact, organization=organization, role=Affiliation.Role.PRIMARY
+                )
+                affiliation.full_clean(
+                    exclude=["contact", "organization"],
+                    validate_unique=False,
+                    validate_constraints=False,
+                )
+        except ValidationError:
+            return None
+        self.slugs.add(organization.slug)
+        return organization, contact, affiliation
+
+    def _free_slug(self, name: str) -> str:
+        """services._unique_slug, against the run's index of slugs."""
+        base = slugify(name)[: 200 - 6] or "item"
+        slug, n = base, 2
+        while slug in self.slugs:
+            slug, n = f"{base}-{n}", n + 1
+        return slug
+
+    def _bulk_create(self, batch: list[tuple[_Plan, tuple]]) -> list[RowReport] | None:
+        """Saves the batch's rows in one transaction; None (and nothing saved) if that fails."""
+        try:
+            services.directory_bulk_create(
+                organizations=[objects[0] for _plan, objects in batch],
+                contacts=[objects[1] for _plan, objects in batch if objects[1]],
+                affiliations=[objects[2] for _plan, objects in batch if objects[2]],
+                actor=self.actor,
+            )
+        except (DatabaseError, ValidationError) as error:
+            logger.info("Bulk import of %s rows failed (%s); going row by row", len(batch), error)
+            self.slugs.difference_update(objects[0].slug for _plan, objects in batch)
+            return None
+        reports = []
+        for plan, (organization, contact, _affiliation) in batch:
+            self.seen.setdefault(organization.pk, plan.number)
+            self.changed.add(organization.pk)
+            self.organizations[organization.pk] = organization
+            if plan.key:
+                self.match_keys.setdefault(plan.key, organization.pk)
+            if contact is not None:
+                self.primary_emails.setdefault(plan.email, organization.pk)
+                self.contacts[plan.email] = {
+                    "pk": contact.pk,
+                    **{
+                        k: getattr(contact, k)
+                        for k in ("email", "given_name", "family_name", "phone", "phone_raw")
+                    },
+                }
+                self.primaries.add((contact.pk, organization.pk))
+            reports.append(RowReport(plan.number, plan.name, "created", "; ".join(plan.warnings)))
+        return reports
+
     # -- a whole file --------------------------------------------------------------------------
 
     def run(
@@ -411,13 +612,86 @@ class MemberImporter:
         rows: Iterable[tuple[int, dict[str, str]]],
         *,
         progress: Callable[[int], None] | None = None,
+        chunk_size: int = CHUNK_SIZE,
     ) -> ImportResult:
-        result = ImportResult()
-        for done, (number, values) in enumerate(rows, start=1):
-            result.rows.append(self.import_row(number, values))
-            if progress is not None:
-                progress(done)
-        return result
+        """Imports the rows, giving the same outcomes as importing them one by one in order.
+
+        Rows that only create (a new organisation, its new primary contact and affiliation) are
+        gathered and saved together, up to ``chunk_size`` at a time, in one transaction; if that
+        fails, they are imported one by one instead, each in its own transaction. Every other
+        row is imported on its own; one that depends on a gathered row (same organisation or
+        e-mail) waits until those are saved.
+        """
+        rows = list(rows)
+        reports: list[RowReport | None] = [None] * len(rows)
+        batch: list[tuple[int, _Plan, tuple]] = []  # (index, plan, objects)
+        batch_keys: set[str] = set()
+        batch_emails: set[str] = set()
+        done = 0
+
+        def settle():
+            nonlocal done
+            while done < len(rows) and reports[done] is not None:
+                done += 1
+                if progress is not None:
+                    progress(done)
+
+        def flush():
+            if not batch:
+                return
+            saved = self._bulk_create([(plan, objects) for _index, plan, objects in batch])
+            for position, (index, plan, _objects) in enumerate(batch):
+                if saved is not None:
+                    reports[index] = saved[position]
+                else:
+                    reports[index] = self.import_row(plan.number, rows[index][1], plan)
+            batch.clear()
+            batch_keys.clear()
+            batch_emails.clear()
+            settle()
+
+        plans: list[_Plan | None] = []
+        for index, (number, values) in enumerate(rows):
+            name = _spaces(values["Organization"])
+            try:
+                plans.append(self._plan(number, name, values))
+            except _Rejected as rejection:  # as import_row reports it; nothing to write
+                plans.append(None)
+                reports[index] = RowReport(number, name, "rejected", str(rejection))
+
+        settle()
+        for index, (number, values) in enumerate(rows):
+            plan = plans[index]
+            if plan is None:
+                continue
+            if (plan.key and plan.key in batch_keys) or (plan.email and plan.email in batch_emails):
+                flush()
+            organization_id = self._match(plan)
+            if organization_id is not None:
+                organization = self._organization(organization_id, plans, index, chunk_size)
+                report = self._without_writes(plan, organization)
+                if report is not None:
+                    reports[index] = report
+                    settle()
+                    continue
+            else:
+                objects = self._new_objects(plan)
+                if objects is not None:
+                    batch.append((index, plan, objects))
+                    if plan.key:
+                        batch_keys.add(plan.key)
+                    if plan.email:
+                        batch_emails.add(plan.email)
+                    if len(batch) >= chunk_size:
+                        flush()
+                    continue
+                flush()  # it creates an organisation: its slug must not clash with the batch
+            reports[index] = self.import_row(number, values, plan)
+            if organization_id is not None:
+                self.organizations.pop(organization_id, None)  # it may have changed
+            settle()
+        flush()
+        return ImportResult(rows=reports)
 
 
 def members_import(

@@ -7,6 +7,7 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from simple_history.utils import bulk_create_with_history
 
 from crm.errors import ApplicationError
 from crm.roles import is_convener
@@ -246,3 +247,49 @@ def organizations_set_status(*, organizations, status: str, actor=None) -> int:
             _save(organization, actor=actor)
             changed += 1
     return changed
+
+
+def directory_bulk_create(
+    *,
+    organizations=(),
+    contacts=(),
+    affiliations=(),
+    actor=None,
+    batch_size: int = 500,
+) -> None:
+    """Inserts new organisations, contacts and affiliations, each with its history row, in one
+    transaction: all of them or, if anything fails, none (the error is raised).
+
+    For callers that have already made sure the objects are new and valid (the importer checks
+    them with ``full_clean`` against indexes of what exists): no uniqueness queries are made.
+    Organisations get a slug (``_unique_slug`` when none is set) and their match key.
+    Affiliations may point at organisations and contacts of the same call: those are created
+    first, and the affiliations take their primary keys.
+    """
+    history_user = (
+        actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    )
+    organizations, contacts, affiliations = list(organizations), list(contacts), list(affiliations)
+    for organization in organizations:
+        organization.name = organization.name.strip()
+        organization.slug = organization.slug or _unique_slug(Organization, organization.name)
+        organization.match_key = organization_match_key(organization.name)
+    for contact in contacts:
+        contact.email = email_normalize(contact.email)
+    with transaction.atomic():
+        for model, objects in ((Organization, organizations), (Contact, contacts)):
+            if objects:
+                created = bulk_create_with_history(
+                    objects, model, batch_size=batch_size, default_user=history_user
+                )
+                for obj, saved in zip(objects, created, strict=True):
+                    obj.pk = saved.pk
+                    obj._state.adding = False
+        for affiliation in affiliations:
+            # Re-read the ids of objects that had none when the affiliation was built.
+            affiliation.contact_id = affiliation.contact.pk
+            affiliation.organization_id = affiliation.organization.pk
+        if affiliations:
+            bulk_create_with_history(
+                affiliations, Affiliation, batch_size=batch_size, default_user=history_user
+            )

@@ -3,6 +3,7 @@
 import csv
 import datetime
 import io
+import logging
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -494,3 +496,104 @@ def test_a_failed_run_says_why(convener):
     run.refresh_from_db()
     assert run.status == ImportRun.Status.FAILED
     assert "no “Organization” and “Sector” columns" in run.error
+
+
+# -- new rows saved in bulk ----------------------------------------------------------------------
+
+
+def test_new_rows_saved_together_each_get_their_history_as_the_actor(convener):
+    result = importing.members_import(text=MESSY.read_text(encoding="utf-8-sig"), actor=convener)
+
+    assert result.summary["created"] == 5
+    for model in (Organization, Contact, Affiliation):
+        for obj in model.objects.all():
+            created = obj.history.filter(history_type="+")
+            assert created.count() == 1, obj
+            assert created.get().history_user == convener
+    assert Organization.history.filter(history_type="+").count() == 5
+    assert Contact.history.count() == Affiliation.history.count() == 4
+
+
+def test_slugs_stay_unique_like_one_by_one(tmp_path):
+    OrganizationFactory(name="Elm Hall", slug="oak-house")
+    path = tmp_path / "slugs.csv"
+    path.write_text(
+        HEADER
+        + "Oak House,Nonprofit,,Ann Lee,ann@oak.example.org,,,,,,\n"
+        + "Oak House 2,Nonprofit,,,,,,,,,\n"
+        + ",Nonprofit,,,,,,,,,\n"
+        + "Oak House 3,Nonprofit,,,,,,,,,\n"
+    )
+
+    run_command(path)
+
+    assert dict(Organization.objects.values_list("name", "slug")) == {
+        "Elm Hall": "oak-house",
+        "Oak House": "oak-house-2",
+        "Oak House 2": "oak-house-2-2",
+        "Oak House 3": "oak-house-3",
+    }
+    assert set(Organization.objects.values_list("match_key", flat=True)) >= {
+        "oak house",
+        "oak house 2",
+        "oak house 3",
+    }
+
+
+def test_a_batch_that_cannot_be_saved_is_imported_row_by_row(caplog):
+    text = (
+        HEADER
+        + "Oak House,Nonprofit,,Ann Lee,ann@oak.example.org,,,,,,\n"
+        + "Pine Hall,Nonprofit,,Bo Diaz,bo@pine.example.org,,,,,,\n"
+        + f"Halfway House,Nonprofit,,{'G' * 150} Smith,half@example.org,,,,,,\n"
+        + "Fir Court,Aerospace,,,,,,,,,\n"
+        + "Birch Lodge,Nonprofit,,Cy Ng,cy@birch.example.org,,,,,,\n"
+    )
+    importer = importing.MemberImporter()
+    # Saved by someone else once the run has read the directory: the batch's insert fails on
+    # the e-mail's uniqueness, and its rows go through the one-by-one path instead.
+    ContactFactory(email="bo@pine.example.org", given_name="Bo", family_name="")
+    progress = []
+
+    with caplog.at_level(logging.INFO, logger="members.importing"):
+        result = importer.run(importing.read_rows(text), progress=progress.append, chunk_size=3)
+
+    assert "going row by row" in caplog.text
+
+    assert [(row.row, row.organization, row.outcome) for row in result.rows] == [
+        (2, "Oak House", "created"),
+        (3, "Pine Hall", "created"),
+        (4, "Halfway House", "rejected"),
+        (5, "Fir Court", "rejected"),
+        (6, "Birch Lodge", "created"),
+    ]
+    assert result.rows[2].reason.startswith("given name: Ensure this value has at most 100")
+    assert result.rows[3].reason == "unknown sector 'Aerospace'"
+    assert progress == [1, 2, 3, 4, 5]
+    assert set(Organization.objects.values_list("name", flat=True)) == {
+        "Oak House",
+        "Pine Hall",
+        "Birch Lodge",
+    }
+    bo = Contact.objects.get(email="bo@pine.example.org")
+    assert (bo.given_name, bo.family_name) == ("Bo", "Diaz")  # a blank filled, as ever
+    assert Affiliation.objects.filter(contact=bo, organization__name="Pine Hall").exists()
+    assert Contact.objects.count() == 3
+    for model in (Organization, Contact, Affiliation):
+        assert model.history.filter(history_type="+").count() == model.objects.count()
+    assert directory_counts()["organizations"] == 3
+
+
+def test_bulk_and_one_by_one_give_the_same_outcomes():
+    text = MESSY.read_text(encoding="utf-8-sig")
+    rows = importing.read_rows(text)
+    with transaction.atomic():
+        importer = importing.MemberImporter()
+        one_by_one = [importer.import_row(number, values).__dict__ for number, values in rows]
+        transaction.set_rollback(True)
+
+    for chunk_size in (1, 2, 500):
+        with transaction.atomic():
+            result = importing.MemberImporter().run(rows, chunk_size=chunk_size)
+            transaction.set_rollback(True)
+        assert result.report() == one_by_one
