@@ -17,7 +17,6 @@ from django.test import Client
 from django.urls import reverse
 
 from celerytasks.imports import import_run
-from crm.roles import convener_group_ensure
 from members import importing
 from members.models import Affiliation, Contact, ImportRun, Organization, Sector
 from tests.factories import AffiliationFactory, ContactFactory, OrganizationFactory
@@ -309,19 +308,6 @@ def test_missing_file_is_a_clear_error(tmp_path):
 
 
 # -- the conveners' admin flow -----------------------------------------------------------------
-
-
-@pytest.fixture
-def convener(db):
-    user = get_user_model().objects.create_user("ada", password="x", is_staff=True)
-    user.groups.add(convener_group_ensure())
-    return user
-
-
-@pytest.fixture
-def convener_client(client, convener):
-    client.force_login(convener)
-    return client
 
 
 def upload(client, data: bytes, name: str = "members.csv"):
