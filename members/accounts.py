@@ -33,6 +33,19 @@ def editor_contact(user) -> Contact | None:
     return Contact.objects.filter(user=user).first()
 
 
+def contact_editable_by(*, user, contact: Contact) -> bool:
+    """Whether a member editor may change this person's details.
+
+    Only people who belong to no organisation besides those the editor edits, and who have no
+    coalition staff account: otherwise one organisation's editor would rewrite what another
+    organisation (or a convener) relies on.
+    """
+    if contact.user_id and (contact.user.is_staff or contact.user.is_superuser):
+        return False
+    edited = organizations_edited_by(user).values("pk")
+    return not contact.affiliations.exclude(organization__in=edited).exists()
+
+
 def organizations_edited_by(user):
     """The organisations this user may edit: those where their contact has the editor role.
 
@@ -100,7 +113,14 @@ def sign_in_link_send(*, contact, requested_by=None) -> None:
             raise ApplicationError("Only profile editors of a member organisation can sign in.")
         _user_for_contact(contact)
         requested_by_id = getattr(requested_by, "pk", None) if requested_by else None
-        send_sign_in_link.delay_on_commit(contact.pk, requested_by_id=requested_by_id)
+        # robust: if the broker is down the failure is logged, not raised, so the sign-in page
+        # answers an editor's address exactly as it answers any other (no 500 that reveals it).
+        contact_id = contact.pk
+
+        def enqueue_sign_in_link():
+            send_sign_in_link.delay(contact_id, requested_by_id=requested_by_id)
+
+        transaction.on_commit(enqueue_sign_in_link, robust=True)
 
 
 def sign_in_link_url(*, user) -> str:

@@ -174,7 +174,10 @@ def _status_action(status: str, label: str):
         )
 
     set_status.__name__ = f"set_status_{status}"
-    return admin.action(description=f"Set membership status: {label}")(set_status)
+    # permissions=["change"]: Django runs an action for anyone who can see the list otherwise.
+    return admin.action(description=f"Set membership status: {label}", permissions=["change"])(
+        set_status
+    )
 
 
 @admin.register(Organization)
@@ -221,7 +224,7 @@ class OrganizationAdmin(ExportCsvMixin, TimelineSavingMixin, SimpleHistoryAdmin)
     def csv_response(self, queryset):
         return exporting.organizations_csv_response(queryset)
 
-    @admin.action(description="Add a tag")
+    @admin.action(description="Add a tag", permissions=["change"])
     def add_tag(self, request, queryset):
         form = TagForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
@@ -287,7 +290,7 @@ class ContactAdmin(ExportCsvMixin, TimelineSavingMixin, SimpleHistoryAdmin):
     def csv_response(self, queryset):
         return exporting.contacts_csv_response(queryset)
 
-    @admin.action(description="Send sign-in link")
+    @admin.action(description="Send sign-in link", permissions=["change"])
     def send_sign_in_link(self, request, queryset):
         for contact in queryset:
             try:

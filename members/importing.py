@@ -23,6 +23,7 @@ from django.utils.text import slugify
 
 from crm.errors import ApplicationError
 from members import services
+from members.exporting import csv_cell
 from members.models import Affiliation, Contact, ImportRun, Organization, Sector
 from members.normalize import (
     date_parse,
@@ -781,4 +782,8 @@ def import_run_execute(*, run_id: int) -> bool:
 def report_csv_rows(report: list[dict]) -> Iterable[list]:
     yield ["Row", "Organization", "Outcome", "Reason"]
     for line in report:
-        yield [line["row"], line["organization"], line["outcome"], line["reason"]]
+        # The file's own text comes back in this report: neutralise spreadsheet formulas.
+        yield [
+            csv_cell(value)
+            for value in (line["row"], line["organization"], line["outcome"], line["reason"])
+        ]

@@ -431,6 +431,13 @@ def contact_add(request, organization):
 @require_http_methods(["GET", "POST"])
 def contact_edit(request, organization, contact_id):
     contact = _contact_of(organization, contact_id)
+    if not accounts.contact_editable_by(user=request.user, contact=contact):
+        messages.error(
+            request,
+            f"{contact} also belongs to another member organisation or to the coalition's "
+            "staff, so only a convener can change their details.",
+        )
+        return redirect("account:contacts", slug=organization.slug)
     if request.method == "POST":
         form = ContactEditForm(request.POST, instance=contact)
         if form.is_valid():

@@ -14,11 +14,20 @@ from members import importing
 from members.forms_import import ImportUploadForm
 from members.models import ImportRun
 
+# An import creates and updates organisations, contacts and affiliations: it needs all of that.
+IMPORT_PERMISSIONS = [
+    "members.add_organization",
+    "members.change_organization",
+    "members.add_contact",
+    "members.change_contact",
+    "members.add_affiliation",
+]
+
 
 def convener_required(view):
-    """Staff who may add organisations; anyone else goes to the admin login."""
+    """Staff who may create and change the directory; anyone else goes to the admin login."""
     return staff_member_required(
-        permission_required("members.add_organization", login_url="admin:login")(view)
+        permission_required(IMPORT_PERMISSIONS, login_url="admin:login")(view)
     )
 
 

@@ -357,3 +357,59 @@ def test_absurd_ids_are_not_found_not_errors(client, world, path):
     sign_in(client, world["editor_a"])
     assert client.get(path).status_code == 404
     assert client.post(path, CONTACT_DATA).status_code == 404
+
+
+# -- people shared with another organisation or with the coalition's staff ---------------------
+
+
+def test_an_editor_cannot_rewrite_a_person_another_organisation_shares(client, world):
+    # Beatrix edits B; she is also listed as staff at A. A's editor must not rewrite her.
+    AffiliationFactory(contact=world["editor_b"], organization=world["a"])
+    sign_in(client, world["editor_a"])
+    url = f"/account/org/alder/contacts/{world['editor_b'].pk}/"
+    before = snapshot()
+
+    for response in (
+        client.get(url),
+        client.post(
+            url,
+            {"given_name": "Hacked", "family_name": "", "title": "", "phone": "", "language": "en"},
+        ),
+    ):
+        assert response.status_code == 302
+        assert response["Location"] == "/account/org/alder/contacts/"
+    assert snapshot() == before
+
+
+def test_an_editor_cannot_rewrite_coalition_staff_listed_with_their_organisation(client, world):
+    staffer = get_user_model().objects.create_user("staffer", is_staff=True)
+    person = world["staff_a"]
+    person.user = staffer
+    person.save()
+    sign_in(client, world["editor_a"])
+    before = snapshot()
+
+    client.post(
+        f"/account/org/alder/contacts/{person.pk}/",
+        {"given_name": "Hacked", "family_name": "", "title": "", "phone": "", "language": "en"},
+    )
+
+    assert snapshot() == before
+
+
+def test_an_editor_still_edits_people_only_their_organisation_holds(client, world):
+    sign_in(client, world["editor_a"])
+
+    client.post(
+        f"/account/org/alder/contacts/{world['staff_a'].pk}/",
+        {
+            "given_name": "Renamed",
+            "family_name": "Person",
+            "title": "",
+            "phone": "",
+            "language": "en",
+        },
+    )
+
+    world["staff_a"].refresh_from_db()
+    assert world["staff_a"].given_name == "Renamed"

@@ -343,3 +343,40 @@ def test_tombstones_cannot_be_added_or_changed(convener_client):
 
     assert "members.organization" in page
     assert convener_client.get("/admin/members/tombstone/add/").status_code == 403
+
+
+# -- actions need the change permission, not only the view permission ---------------------------
+
+
+@pytest.fixture
+def viewer_client(client):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user("viewer", password="x", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_organization", "view_contact"])
+    )
+    client.force_login(user)
+    return client
+
+
+def test_staff_who_may_only_view_cannot_change_status_tag_or_send_links(viewer_client):
+    organization = OrganizationFactory(status="prospect")
+    editor = AffiliationFactory(organization=organization, role=Affiliation.Role.EDITOR).contact
+
+    for url, data in [
+        ("/admin/members/organization/", {"action": "set_status_active"}),
+        ("/admin/members/organization/", {"action": "add_tag", "apply": "1", "tag": "pwned"}),
+    ]:
+        viewer_client.post(url, {**data, "_selected_action": [organization.pk]})
+    viewer_client.post(
+        "/admin/members/contact/",
+        {"action": "send_sign_in_link", "_selected_action": [editor.pk]},
+    )
+
+    organization.refresh_from_db()
+    editor.refresh_from_db()
+    assert organization.status == "prospect"
+    assert organization.tags.count() == 0
+    assert editor.user_id is None

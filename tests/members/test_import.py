@@ -464,12 +464,41 @@ def test_only_conveners_reach_the_import_pages(client, who):
     assert run.status == ImportRun.Status.PREVIEWED
 
 
-def test_staff_given_the_permission_may_import(client):
+def test_staff_who_may_only_add_organisations_may_not_import(client):
+    # An import also changes organisations and creates contacts: adding alone is not enough.
     user = get_user_model().objects.create_user("pat", password="x", is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="add_organization"))
     client.force_login(user)
 
+    response = upload(client, MESSY.read_bytes())
+
+    assert response.status_code == 302 and response.url.startswith(reverse("admin:login"))
+    assert ImportRun.objects.count() == 0
+
+
+def test_staff_given_every_directory_permission_may_import(client):
+    from members.views_import import IMPORT_PERMISSIONS
+
+    user = get_user_model().objects.create_user("pat", password="x", is_staff=True)
+    codenames = [name.split(".")[1] for name in IMPORT_PERMISSIONS]
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client.force_login(user)
+
     assert client.get(reverse("member_import:upload")).status_code == 200
+
+
+def test_the_report_csv_neutralises_spreadsheet_formulas_from_the_file(
+    convener_client, django_capture_on_commit_callbacks
+):
+    data = b'Organization,Sector\n"=HYPERLINK(""http://evil.example"")",Nonprofit\n'
+    upload(convener_client, data)
+    run = ImportRun.objects.get()
+
+    response = convener_client.get(reverse("member_import:report_csv", args=[run.pk]))
+
+    text = b"".join(response.streaming_content).decode() if response.streaming else response.text
+    assert "'=HYPERLINK" in text
+    assert "\n=HYPERLINK" not in text and ',"=HYPERLINK' not in text
 
 
 def test_a_failed_run_says_why(convener):

@@ -548,9 +548,7 @@ def test_contacts_list_add_edit_remove(editor_client, organization, editor, edit
     assert Contact.objects.filter(pk=rafael.pk).exists()
 
 
-def test_an_editor_cannot_attach_someone_the_directory_holds_elsewhere(
-    editor_client, organization
-):
+def test_an_editor_cannot_attach_someone_the_directory_holds_elsewhere(editor_client, organization):
     known = ContactFactory(
         email="known@example.org", given_name="Known", title="Pastor", phone="+14045550199"
     )
@@ -653,3 +651,25 @@ def test_list_pages_make_the_same_number_of_queries_for_one_row_and_many(
     many = (_queries(editor_client, contacts_url), _queries(editor_client, home_url))
     assert one == many
     assert one == (6, 5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_outage_does_not_reveal_that_an_address_belongs_to_an_editor(client, monkeypatch):
+    from celerytasks import app as celery_app
+
+    # Celery reads CELERY_BROKER_URL from the environment before its own configuration.
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:9/0")
+    monkeypatch.setitem(celery_app.conf, "broker_url", "redis://127.0.0.1:9/0")
+    monkeypatch.setitem(celery_app.conf, "broker_connection_retry", False)
+    monkeypatch.setitem(celery_app.conf, "broker_connection_max_retries", 0)
+    AffiliationFactory(role=Affiliation.Role.EDITOR, contact__email="real.editor@example.org")
+
+    answers = [
+        client.post("/account/sign-in/", {"form": "link", "link-email": email}, follow=True)
+        for email in ("real.editor@example.org", "nobody@example.org")
+    ]
+
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert [answer.redirect_chain for answer in answers][0] == answers[1].redirect_chain
+    assert messages_of(answers[0]) == messages_of(answers[1])
+    assert any("we have e-mailed a sign-in link" in m for m in messages_of(answers[0]))
