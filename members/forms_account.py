@@ -200,7 +200,20 @@ class OrganizationProfileForm(forms.Form):
         return {name: self.cleaned_data[name] for name in self.MODEL_FIELDS}
 
 
-class ContactAddForm(forms.Form):
+class PersonCleaning:
+    """The name and phone rules both contact forms share."""
+
+    def clean_given_name(self):
+        name = self.cleaned_data["given_name"].strip()
+        if not name:
+            raise ValidationError("Please enter the person's given name.")
+        return name
+
+    def clean_phone(self):
+        return _phone(self.cleaned_data["phone"])
+
+
+class ContactAddForm(PersonCleaning, forms.Form):
     email = forms.EmailField(
         label="E-mail address",
         max_length=254,
@@ -230,15 +243,6 @@ class ContactAddForm(forms.Form):
     def clean_email(self):
         return self.cleaned_data["email"].strip().lower()
 
-    def clean_given_name(self):
-        name = self.cleaned_data["given_name"].strip()
-        if not name:
-            raise ValidationError("Please enter the person's given name.")
-        return name
-
-    def clean_phone(self):
-        return _phone(self.cleaned_data["phone"])
-
     def contact_data(self) -> dict:
         return {
             name: self.cleaned_data[name]
@@ -246,7 +250,7 @@ class ContactAddForm(forms.Form):
         }
 
 
-class ContactEditForm(forms.ModelForm):
+class ContactEditForm(PersonCleaning, forms.ModelForm):
     """Only these fields: the e-mail address identifies the person across organisations."""
 
     class Meta:
@@ -256,15 +260,6 @@ class ContactEditForm(forms.ModelForm):
             "given_name": {"required": "Please enter the person's given name."},
             "language": {"invalid_choice": "Please choose English or Español."},
         }
-
-    def clean_given_name(self):
-        name = self.cleaned_data["given_name"].strip()
-        if not name:
-            raise ValidationError("Please enter the person's given name.")
-        return name
-
-    def clean_phone(self):
-        return _phone(self.cleaned_data["phone"])
 
     def _post_clean(self):
         # Validation happens in the service, on a fresh row; the instance here stays unchanged.
