@@ -20,6 +20,6 @@ class SignatureAdmin(admin.ModelAdmin):
     list_filter = ["campaign", "source", "show_publicly"]
     list_select_related = ["campaign", "organization"]
     search_fields = ["name", "affiliation", "email"]
-    raw_id_fields = ["contact", "organization"]
+    raw_id_fields = ["contact", "organization", "organization_suggestion"]
     date_hierarchy = "created"
     readonly_fields = ["created", "modified"]

@@ -28,6 +28,12 @@ class Campaign(TimeStampedModel):
     closes_at = models.DateTimeField(null=True, blank=True)
     signature_goal = models.PositiveIntegerField(default=0)
     public_list = models.BooleanField("show a public list of signers", default=True)
+    double_opt_in = models.BooleanField(
+        "confirm signatures by e-mail",
+        default=True,
+        help_text="Signers confirm through an e-mailed link; unconfirmed signatures are not "
+        "counted or shown.",
+    )
     # Pages read this figure instead of counting every signature on every view; a periodic
     # task refreshes it (see campaigns.services.campaign_signature_counts_refresh).
     signature_count = models.PositiveIntegerField(default=0, editable=False)
@@ -66,6 +72,9 @@ class Signature(TimeStampedModel):
     name = models.CharField(max_length=200)
     affiliation = models.CharField(max_length=200, blank=True)
     email = models.EmailField(blank=True)
+    # The address reduced for matching (case, spaces, Gmail dots and +tags); see
+    # campaigns.matching.email_canonical. ``email`` keeps what the person typed.
+    canonical_email = models.CharField(max_length=254, blank=True, db_index=True)
     phone = models.CharField(max_length=32, blank=True)
     message = models.TextField(blank=True, max_length=2000)
     show_publicly = models.BooleanField(
@@ -74,6 +83,21 @@ class Signature(TimeStampedModel):
     confirmed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.WEB)
     referral_code = models.CharField(max_length=40, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    confirmation_sends = models.PositiveSmallIntegerField(default=0, editable=False)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    organization_match_score = models.FloatField(null=True, blank=True, editable=False)
+    # An uncertain match of the affiliation waits here until a convener confirms it.
+    organization_suggestion = models.ForeignKey(
+        "members.Organization",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="A possible member organisation for a convener to confirm.",
+    )
+    flagged = models.BooleanField(default=False, help_text="Held back from counts and lists.")
+    flag_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created"]

@@ -6,8 +6,8 @@ from campaigns.models import Campaign, Signature
 
 
 def signature_counted_q() -> Q:
-    """Which signatures count toward a campaign's total: confirmed ones."""
-    return Q(confirmed_at__isnull=False)
+    """Which signatures count toward a campaign's total: confirmed ones not flagged as abuse."""
+    return Q(confirmed_at__isnull=False, flagged=False)
 
 
 def campaign_counted_signatures(*, campaign_ids) -> dict[int, int]:

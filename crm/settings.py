@@ -137,6 +137,7 @@ AUTHENTICATION_BACKENDS = [
 ]
 SESAME_MAX_AGE = env.get_int("SIGN_IN_LINK_MAX_AGE", 60 * 60 * 24, minimum=60)
 SESAME_ONE_TIME = True
+SIGNATURE_CONFIRM_MAX_AGE = env.get_int("SIGNATURE_CONFIRM_MAX_AGE", 60 * 60 * 24 * 7, minimum=60)
 LOGIN_URL = "admin:login"
 
 # --- Internationalisation -------------------------------------------------------------------

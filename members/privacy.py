@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Replace
 
+from campaigns.matching import email_canonical
 from campaigns.models import Signature
 from crm.errors import ApplicationError
 from members.models import Affiliation, Contact, Interaction
@@ -48,7 +49,11 @@ def _history_rows(queryset, fields: list[str]) -> list[dict]:
 
 def person_signatures(*, contact: Contact):
     """The person's signatures: linked to them, or given with their e-mail before they were."""
-    return Signature.objects.filter(Q(contact=contact) | Q(email__iexact=contact.email))
+    return Signature.objects.filter(
+        Q(contact=contact)
+        | Q(email__iexact=contact.email)
+        | Q(canonical_email=email_canonical(contact.email))
+    )
 
 
 def person_export(*, contact: Contact) -> dict:
@@ -151,7 +156,15 @@ def person_erase(*, contact: Contact, actor) -> None:
         # An affiliation naming a matched member organisation says nothing about the person;
         # free text might ("self-employed, Jane's bakery"), so it goes.
         signatures.filter(organization__isnull=True).update(affiliation="")
-        signatures.update(name=ERASED_SIGNER_NAME, email="", phone="", message="", contact=None)
+        signatures.update(
+            name=ERASED_SIGNER_NAME,
+            email="",
+            canonical_email="",
+            phone="",
+            message="",
+            ip_address=None,
+            contact=None,
+        )
 
         Interaction.objects.filter(contact=contact, organization__isnull=True).delete()
         Interaction.objects.filter(contact=contact).update(contact=None)

@@ -265,3 +265,27 @@ def test_deleting_a_person_in_the_admin_leads_to_erasure(convener_client, person
     assert response["Location"] == f"/admin/members/contact/{person.pk}/erase/"
     page = convener_client.get("/admin/members/contact/").content.decode()
     assert "delete_selected" not in page
+
+
+def test_erasure_clears_what_signing_recorded_canonical_email_and_ip(convener):
+    from campaigns.services import signature_record
+    from tests.factories import CampaignFactory
+
+    campaign = CampaignFactory(double_opt_in=False)
+    signature, _ = signature_record(
+        campaign=campaign,
+        name="Ida Wells",
+        email="Ida.B.Wells+statement@gmail.com",
+        ip_address="203.0.113.7",
+    )
+    assert (signature.canonical_email, signature.ip_address) == (
+        "idabwells@gmail.com",
+        "203.0.113.7",
+    )
+
+    privacy.person_erase(contact=signature.contact, actor=convener)
+
+    signature.refresh_from_db()
+    assert (signature.canonical_email, signature.ip_address, signature.email) == ("", None, "")
+    assert rows_containing("idabwells") == [] and rows_containing("203.0.113.7") == []
+    assert campaign_signature_counts_refresh()[campaign.pk] == 1

@@ -653,7 +653,7 @@ def test_list_pages_make_the_same_number_of_queries_for_one_row_and_many(
     assert one == (6, 5)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_broker_outage_does_not_reveal_that_an_address_belongs_to_an_editor(client, monkeypatch):
     from celerytasks import app as celery_app
 
