@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns import demo as campaign_demo
+from campaigns.matching import email_canonical
 from campaigns.models import Campaign, Signature
 from campaigns.services import campaign_signature_counts_refresh
 from crm.roles import convener_group_ensure
@@ -188,6 +189,7 @@ class Command(BaseCommand):
                     name=contact.full_name,
                     affiliation=affiliation,
                     email=contact.email,
+                    canonical_email=email_canonical(contact.email),
                     message=rng.choice(campaign_demo.MESSAGES),
                     show_publicly=rng.random() < 0.85,
                     confirmed_at=created + datetime.timedelta(minutes=3) if confirmed else None,
