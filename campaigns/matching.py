@@ -12,6 +12,36 @@ from members.models import Organization
 from members.normalize import organization_match_key
 
 GMAIL_DOMAINS = {"gmail.com", "googlemail.com"}
+# Mail providers whose addresses thousands of unrelated people share: a burst of signatures from
+# one of them is no sign of abuse, so the per-domain limit does not count them.
+PUBLIC_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "yahoo.com",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "comcast.net",
+        "att.net",
+        "verizon.net",
+        "bellsouth.net",
+        "sbcglobal.net",
+        "gmx.com",
+        "mail.com",
+        "yandex.com",
+        "zoho.com",
+        "fastmail.com",
+        "ymail.com",
+        "rocketmail.com",
+    }
+)
 # token_sort_ratio of the match keys: at or above CERTAIN the affiliation is that organisation;
 # between SUGGEST and CERTAIN a convener is asked to confirm; below, no organisation.
 MATCH_CERTAIN = 92.0

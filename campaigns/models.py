@@ -1,7 +1,9 @@
 """Campaign data: what people are asked to sign, and who signed."""
 
 from django.db import models
+from django.db.models import Q
 
+from crm.markdown import markdown_html
 from crm.models import TimeStampedModel
 
 
@@ -39,8 +41,72 @@ class Campaign(TimeStampedModel):
     signature_count = models.PositiveIntegerField(default=0, editable=False)
     signature_count_refreshed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    class FieldRule(models.TextChoices):
+        HIDDEN = "hidden", "Not asked"
+        OPTIONAL = "optional", "Optional"
+        REQUIRED = "required", "Required"
+
+    # Name and e-mail are always asked (one signature per person, confirmation by e-mail).
+    affiliation_field = models.CharField(
+        "affiliation", max_length=10, choices=FieldRule.choices, default=FieldRule.OPTIONAL
+    )
+    phone_field = models.CharField(
+        "phone", max_length=10, choices=FieldRule.choices, default=FieldRule.OPTIONAL
+    )
+    message_field = models.CharField(
+        "message", max_length=10, choices=FieldRule.choices, default=FieldRule.OPTIONAL
+    )
+    moderate_messages = models.BooleanField(
+        "review messages before they show",
+        default=False,
+        help_text="Signers' messages appear on the public list only once a convener approves them.",
+    )
+    # Abuse limits: past them a signature is still stored, but flagged for review, silently.
+    # Generous by default so that fifty staff of one member signing from one office are kept.
+    rate_limit_per_ip = models.PositiveIntegerField(
+        "signatures per IP address per hour",
+        default=200,
+        help_text="More than this from one network address in an hour are flagged for review.",
+    )
+    rate_limit_per_domain = models.PositiveIntegerField(
+        "signatures per e-mail domain per hour",
+        default=300,
+        help_text="More than this from one e-mail domain in an hour are flagged for review "
+        "(large public mail providers such as gmail.com are not counted).",
+    )
+    # Rendered, sanitised HTML of the Markdown fields, kept so a page view never renders it.
+    introduction_html = models.TextField(blank=True, editable=False)
+    statement_html = models.TextField(blank=True, editable=False)
+
     class Meta:
         ordering = ["-opens_at", "title"]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.introduction_html = markdown_html(self.introduction)
+        self.statement_html = markdown_html(self.statement)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"introduction", "statement"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "introduction_html", "statement_html"}
+        super().save(*args, **kwargs)
+
+    def field_rule(self, field: str) -> str:
+        return getattr(self, f"{field}_field")
+
+
+class CampaignResource(TimeStampedModel):
+    """A credible source or further reading shown with the campaign ("learn more")."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="resources")
+    title = models.CharField(max_length=200)
+    url = models.URLField("link", max_length=500)
+    description = models.TextField(blank=True, max_length=1000)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
 
     def __str__(self):
         return self.title
@@ -98,16 +164,64 @@ class Signature(TimeStampedModel):
     )
     flagged = models.BooleanField(default=False, help_text="Held back from counts and lists.")
     flag_reason = models.CharField(max_length=200, blank=True)
+    invalidated_at = models.DateTimeField(
+        null=True, blank=True, help_text="A convener judged this signature abusive."
+    )
+    # Organisational sign-on: a signatory signs for their member organisation. Such a signature
+    # is the organisation's, one per organisation per campaign; the same person may also sign
+    # for themselves.
+    on_behalf_of = models.ForeignKey(
+        "members.Organization",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sign_ons",
+        help_text="The member organisation this signature was given for.",
+    )
+    # The domain of the e-mail address, for abuse limits and the trending list.
+    email_domain = models.CharField(max_length=254, blank=True)
+    # The signer's own code for sharing; signatures that arrive with it credit their referrer.
+    share_code = models.CharField(max_length=16, unique=True, null=True, blank=True)
+    referred_by = models.ForeignKey(
+        "members.Organization",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referred_signatures",
+        help_text="The member organisation whose link or embedded form brought this signature.",
+    )
+
+    class MessageStatus(models.TextChoices):
+        PENDING = "pending", "Awaiting review"
+        APPROVED = "approved", "Approved"
+        HIDDEN = "hidden", "Hidden"
+
+    # Without moderation a message shows unless hidden; with it, only once approved.
+    message_status = models.CharField(
+        max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING
+    )
 
     class Meta:
         ordering = ["-created"]
         constraints = [
             # One signature per person per campaign; erased people (contact NULL) do not clash.
             models.UniqueConstraint(
-                fields=["campaign", "contact"], name="signature_one_per_person"
+                fields=["campaign", "contact"],
+                condition=Q(on_behalf_of__isnull=True),
+                name="signature_one_per_person",
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "on_behalf_of"],
+                condition=Q(on_behalf_of__isnull=False),
+                name="signature_one_per_organization",
             ),
         ]
-        indexes = [models.Index(fields=["campaign", "confirmed_at"])]
+        indexes = [
+            models.Index(fields=["campaign", "confirmed_at"]),
+            models.Index(fields=["campaign", "created"]),
+            models.Index(fields=["campaign", "flagged"]),
+            models.Index(fields=["email_domain", "created"]),
+        ]
 
     def __str__(self):
         return f"{self.name} — {self.campaign}"

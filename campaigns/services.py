@@ -1,20 +1,24 @@
 """Writes of campaign data."""
 
 import datetime
+import secrets
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from campaigns.matching import email_canonical, organization_match
+from campaigns.matching import PUBLIC_MAIL_DOMAINS, email_canonical, organization_match
 from campaigns.models import Campaign, Signature
 from campaigns.selectors import campaign_counted_signatures
 from crm.errors import ApplicationError
-from members.models import Contact, Organization
+from crm.ratelimit import counter_increment
+from members.models import Affiliation, Contact, Organization
 from members.normalize import email_normalize, phone_normalize
 from members.services import contact_upsert
 
@@ -97,6 +101,95 @@ def _signer_contact(*, campaign: Campaign, email: str, canonical_email: str, nam
     return contact
 
 
+FIELD_REQUIRED_MESSAGES = {
+    "affiliation": "Please enter your affiliation.",
+    "phone": "Please enter a valid phone number.",
+    "message": "Please enter a message.",
+}
+RATE_WINDOW = 60 * 60
+
+
+def _signature_fields_clean(*, campaign: Campaign, name, email, affiliation, phone, message):
+    """The submitted fields, cleaned, per the campaign's rules of which fields are asked and
+    required. Raises one ValidationError naming every field in error, one message each."""
+    errors = {}
+    name = " ".join((name or "").split())
+    if not name:
+        errors["name"] = "Please enter your name."
+    elif len(name) > 200:
+        errors["name"] = "Please keep your name under 200 characters."
+    email_text = (email or "").strip()
+    if not email_text:
+        errors["email"] = "Please enter your email address."
+    else:
+        try:
+            email_text = email_normalize(email_text)
+        except ValidationError:
+            errors["email"] = "Please enter a valid email address, like name@example.org."
+    values = {
+        "affiliation": " ".join((affiliation or "").split()),
+        "phone": (phone or "").strip(),
+        "message": (message or "").strip(),
+    }
+    for field, value in values.items():
+        rule = campaign.field_rule(field)
+        if rule == Campaign.FieldRule.HIDDEN:
+            values[field] = ""
+        elif rule == Campaign.FieldRule.REQUIRED and not value:
+            errors[field] = FIELD_REQUIRED_MESSAGES[field]
+    if "phone" not in errors and values["phone"]:
+        values["phone"] = phone_normalize(values["phone"], region="US") or ""
+        if not values["phone"]:
+            errors["phone"] = "Please enter a valid phone number."
+    if len(values["affiliation"]) > 200 and "affiliation" not in errors:
+        errors["affiliation"] = "Please keep your affiliation under 200 characters."
+    if len(values["message"]) > MESSAGE_MAX_LENGTH and "message" not in errors:
+        errors["message"] = f"Please keep your message under {MESSAGE_MAX_LENGTH:,} characters."
+    if errors:
+        raise ValidationError(errors)
+    return name, email_text, values["affiliation"], values["phone"], values["message"]
+
+
+def _referrer(code: str) -> Organization | None:
+    """The member organisation a referral code credits: an organisation's own code (its slug),
+    or a signer's share code, crediting the organisation that signer belongs to."""
+    if not code:
+        return None
+    organization = Organization.objects.filter(slug=code).first()
+    if organization is not None:
+        return organization
+    referrer = (
+        Signature.objects.filter(share_code=code)
+        .select_related("organization", "on_behalf_of")
+        .only("organization", "on_behalf_of")
+        .first()
+    )
+    if referrer is None:
+        return None
+    return referrer.on_behalf_of or referrer.organization
+
+
+def _abuse_flag_reason(*, campaign: Campaign, ip_address, email_domain: str) -> str:
+    """Counts this submission against the campaign's hourly limits; the reason to flag it, or
+    "" when it is within them. Signers are never told."""
+    reasons = []
+    if ip_address:
+        count = counter_increment(
+            scope=f"sign-ip:{campaign.pk}", key=str(ip_address), window=RATE_WINDOW
+        )
+        if count > campaign.rate_limit_per_ip:
+            reasons.append(f"over {campaign.rate_limit_per_ip} signatures an hour from this IP")
+    if email_domain and email_domain not in PUBLIC_MAIL_DOMAINS:
+        count = counter_increment(
+            scope=f"sign-domain:{campaign.pk}", key=email_domain, window=RATE_WINDOW
+        )
+        if count > campaign.rate_limit_per_domain:
+            reasons.append(
+                f"over {campaign.rate_limit_per_domain} signatures an hour from this domain"
+            )
+    return "; ".join(reasons)
+
+
 def signature_record(
     *,
     campaign: Campaign,
@@ -109,7 +202,8 @@ def signature_record(
     source: str = Signature.Source.WEB,
     referral_code: str = "",
     ip_address: str | None = None,
-    on_behalf_of_organization: Organization | None = None,
+    embedded_by: Organization | None = None,
+    honeypot_filled: bool = False,
 ) -> tuple[Signature, bool]:
     """Records a person's signature, or updates it when they sign again. Returns
     (signature, created).
@@ -117,28 +211,28 @@ def signature_record(
     One signature per person per campaign: a second submission, even a concurrent identical one,
     updates the first and is never an error. With double opt-in the signature counts only once
     confirmed through the e-mailed link, which signing again re-sends (at most three times).
+    A submission over the campaign's abuse limits, or one that filled the honeypot, is stored
+    but flagged for a convener to review; the signer sees the same answer as everyone.
     """
     campaign_signing_check(campaign=campaign)
-    name = " ".join((name or "").split())
-    if not name:
-        raise ValidationError({"name": "Please enter your name."})
-    email = email_normalize(email)
+    name, email, affiliation, phone_e164, message = _signature_fields_clean(
+        campaign=campaign,
+        name=name,
+        email=email,
+        affiliation=affiliation,
+        phone=phone,
+        message=message,
+    )
     canonical_email = email_canonical(email)
-    phone_e164 = ""
-    if (phone or "").strip():
-        phone_e164 = phone_normalize(phone, region="US")
-        if phone_e164 is None:
-            raise ValidationError({"phone": "Please enter a valid phone number."})
-    message = (message or "").strip()
-    if len(message) > MESSAGE_MAX_LENGTH:
-        raise ValidationError(
-            {"message": f"Please keep your message under {MESSAGE_MAX_LENGTH} characters."}
-        )
-    affiliation = " ".join((affiliation or "").split())
-    if on_behalf_of_organization is not None:
-        match = (on_behalf_of_organization, None, None)
-    else:
-        match = organization_match(affiliation)
+    email_domain = canonical_email.rpartition("@")[2]
+    referral_code = (referral_code or "").strip()[:40]
+    referred_by = embedded_by or _referrer(referral_code)
+    match = organization_match(affiliation)
+    flag_reason = _abuse_flag_reason(
+        campaign=campaign, ip_address=ip_address, email_domain=email_domain
+    )
+    if honeypot_filled:
+        flag_reason = "; ".join(filter(None, ["filled the hidden bot-trap field", flag_reason]))
 
     with transaction.atomic():
         contact = _signer_contact(
@@ -149,7 +243,9 @@ def signature_record(
             phone=phone_e164,
         )
         signature = (
-            Signature.objects.select_for_update().filter(campaign=campaign, contact=contact).first()
+            Signature.objects.select_for_update()
+            .filter(campaign=campaign, contact=contact, on_behalf_of__isnull=True)
+            .first()
         )
         created = False
         if signature is None:
@@ -159,13 +255,18 @@ def signature_record(
                 name=name,
                 email=email,
                 canonical_email=canonical_email,
+                email_domain=email_domain,
                 affiliation=affiliation,
                 phone=phone_e164,
                 message=message,
                 show_publicly=show_publicly,
                 source=source,
-                referral_code=(referral_code or "").strip(),
+                referral_code=referral_code,
+                referred_by=referred_by,
                 ip_address=ip_address,
+                share_code=share_code_new(),
+                flagged=bool(flag_reason),
+                flag_reason=flag_reason[:200],
             )
             _signature_match_set(signature, match)
             if not campaign.double_opt_in:
@@ -179,14 +280,17 @@ def signature_record(
                 created = True
             except IntegrityError:
                 signature = Signature.objects.select_for_update().get(
-                    campaign=campaign, contact=contact
+                    campaign=campaign, contact=contact, on_behalf_of__isnull=True
                 )
         if not created:
+            if message != signature.message:
+                signature.message_status = Signature.MessageStatus.PENDING
             signature.name = name
             signature.message = message
             signature.phone = phone_e164 or signature.phone
             signature.show_publicly = show_publicly
-            if on_behalf_of_organization is not None or affiliation != signature.affiliation:
+            signature.share_code = signature.share_code or share_code_new()
+            if affiliation != signature.affiliation:
                 # Re-matched only when it changed, so a convener's confirmed match stays.
                 signature.affiliation = affiliation
                 _signature_match_set(signature, match)
@@ -201,6 +305,138 @@ def signature_record(
         if send:
             _signature_confirmation_enqueue(signature.pk)
     return signature, created
+
+
+def share_code_new() -> str:
+    """A short code a signer shares; 50 random bits, so codes do not collide in practice."""
+    return secrets.token_urlsafe(8).replace("-", "x").replace("_", "y")[:10]
+
+
+# --- Organisational sign-on ---------------------------------------------------------------------
+
+
+def organization_sign_on_allowed(*, contact: Contact | None, organization: Organization) -> bool:
+    """Whether this person may sign for the organisation: they are one of its signatories."""
+    if contact is None:
+        return False
+    return Affiliation.objects.filter(
+        contact=contact, organization=organization, role=Affiliation.Role.SIGNATORY
+    ).exists()
+
+
+def organization_sign_on(
+    *, campaign: Campaign, organization: Organization, contact: Contact, message: str = ""
+) -> tuple[Signature, bool]:
+    """A member organisation signs the campaign, by one of its signatories (signed in, so no
+    confirmation e-mail is needed). Signing again updates the message. Returns
+    (signature, created)."""
+    campaign_signing_check(campaign=campaign)
+    if not organization_sign_on_allowed(contact=contact, organization=organization):
+        raise ApplicationError(
+            f"Only a signatory of {organization.name} can sign on its behalf. Ask a convener "
+            "to add you as one."
+        )
+    message = (message or "").strip()
+    if len(message) > MESSAGE_MAX_LENGTH:
+        raise ValidationError(
+            {"message": f"Please keep your message under {MESSAGE_MAX_LENGTH:,} characters."}
+        )
+    canonical_email = email_canonical(contact.email)
+    with transaction.atomic():
+        signature = (
+            Signature.objects.select_for_update()
+            .filter(campaign=campaign, on_behalf_of=organization)
+            .first()
+        )
+        created = signature is None
+        if created:
+            signature = Signature(
+                campaign=campaign,
+                on_behalf_of=organization,
+                organization=organization,
+                share_code=share_code_new(),
+                source=Signature.Source.WEB,
+            )
+        elif message != signature.message:
+            signature.message_status = Signature.MessageStatus.PENDING
+        signature.contact = contact
+        signature.name = contact.full_name or contact.email
+        signature.affiliation = organization.name
+        signature.email = contact.email
+        signature.canonical_email = canonical_email
+        signature.email_domain = canonical_email.rpartition("@")[2]
+        signature.message = message
+        signature.show_publicly = True
+        signature.confirmed_at = signature.confirmed_at or timezone.now()
+        try:
+            with transaction.atomic():
+                signature.save()
+        except IntegrityError:
+            # A fellow signatory signed for the organisation at the same moment: theirs stands.
+            signature = Signature.objects.get(campaign=campaign, on_behalf_of=organization)
+            created = False
+    return signature, created
+
+
+def organization_sign_on_withdraw(
+    *, campaign: Campaign, organization: Organization, contact: Contact
+) -> bool:
+    """Withdraws the organisation's signature while the campaign is open; True if there was one."""
+    campaign_signing_check(campaign=campaign)
+    if not organization_sign_on_allowed(contact=contact, organization=organization):
+        raise ApplicationError(
+            f"Only a signatory of {organization.name} can withdraw its signature."
+        )
+    deleted, _ = Signature.objects.filter(campaign=campaign, on_behalf_of=organization).delete()
+    return bool(deleted)
+
+
+# --- Conveners' review --------------------------------------------------------------------------
+
+
+def signatures_invalidate(*, campaign: Campaign, signature_ids) -> int:
+    """Marks signatures as abusive: flagged (so never counted or shown) and invalidated. Kept,
+    not deleted, so the judgement can be reviewed. Returns how many changed."""
+    return (
+        Signature.objects.filter(campaign=campaign, pk__in=list(signature_ids))
+        .filter(invalidated_at__isnull=True)
+        .update(
+            flagged=True,
+            invalidated_at=timezone.now(),
+            flag_reason=Coalesce(NullIf(F("flag_reason"), Value("")), Value("invalidated")),
+            modified=timezone.now(),
+        )
+    )
+
+
+def signatures_flag_clear(*, campaign: Campaign, signature_ids) -> int:
+    """Accepts flagged signatures as genuine: they count and show again. Returns how many."""
+    return Signature.objects.filter(
+        campaign=campaign, pk__in=list(signature_ids), flagged=True
+    ).update(flagged=False, flag_reason="", invalidated_at=None, modified=timezone.now())
+
+
+def signature_messages_set_status(*, campaign: Campaign, signature_ids, status: str) -> int:
+    """Approves or hides signers' messages on the public list. Returns how many changed."""
+    if status not in Signature.MessageStatus.values:
+        raise ApplicationError(f"Unknown message status: {status}.")
+    return Signature.objects.filter(campaign=campaign, pk__in=list(signature_ids)).update(
+        message_status=status, modified=timezone.now()
+    )
+
+
+def signature_organization_decide(*, signature: Signature, accept: bool) -> Signature:
+    """A convener's answer to an uncertain affiliation match: accept links the signature to the
+    suggested member organisation; reject leaves it unlinked. Either way the queue entry goes."""
+    with transaction.atomic():
+        signature = Signature.objects.select_for_update().get(pk=signature.pk)
+        if signature.organization_suggestion_id is None:
+            raise ApplicationError("This signature has no suggested organisation to decide.")
+        if accept:
+            signature.organization_id = signature.organization_suggestion_id
+        signature.organization_suggestion = None
+        signature.save(update_fields=["organization", "organization_suggestion", "modified"])
+    return signature
 
 
 def _signature_confirmation_claim(signature: Signature, *, campaign: Campaign) -> bool:

@@ -138,6 +138,10 @@ AUTHENTICATION_BACKENDS = [
 SESAME_MAX_AGE = env.get_int("SIGN_IN_LINK_MAX_AGE", 60 * 60 * 24, minimum=60)
 SESAME_ONE_TIME = True
 SIGNATURE_CONFIRM_MAX_AGE = env.get_int("SIGNATURE_CONFIRM_MAX_AGE", 60 * 60 * 24 * 7, minimum=60)
+# How many reverse proxies append to X-Forwarded-For in front of the app; the client's address
+# is read that many entries from the right (crm.ratelimit.client_ip). gunicorn listens on
+# loopback only, so in production one proxy (nginx, Caddy) is always in front.
+TRUSTED_PROXY_COUNT = env.get_int("DJANGO_TRUSTED_PROXY_COUNT", 0 if DEBUG else 1, minimum=0)
 LOGIN_URL = "admin:login"
 
 # --- Internationalisation -------------------------------------------------------------------

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -160,26 +158,6 @@ def sign_in_link_email(*, contact: Contact, requested_by=None) -> bool:
         text="Sign-in link sent to edit: " + ", ".join(o.name for o in organizations) + ".",
     )
     return True
-
-
-# --- Rate limits -------------------------------------------------------------------------------
-
-
-def rate_limit_hit(*, scope: str, key: str, limit: int, window: int) -> bool:
-    """Counts one attempt; True when ``key`` has made more than ``limit`` in this window.
-
-    cache.add starts the window only if none is open; incr is atomic on Redis, so concurrent
-    web processes share one count.
-    """
-    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    cache_key = f"ratelimit:{scope}:{digest}"
-    cache.add(cache_key, 0, timeout=window)
-    try:
-        count = cache.incr(cache_key)
-    except ValueError:  # expired between add and incr
-        cache.add(cache_key, 1, timeout=window)
-        count = 1
-    return count > limit
 
 
 # --- Editors' writes ---------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from django.views.decorators.http import require_http_methods
 from sesame.views import LoginView
 
 from crm.errors import ApplicationError
+from crm.ratelimit import client_ip, rate_limit_hit
 from members import accounts, services
 from members.forms_account import (
     ContactAddForm,
@@ -52,15 +53,6 @@ LINKS_PER_EMAIL, LINKS_PER_IP, LINK_WINDOW = 5, 20, 60 * 60
 # Password attempts, successful or not.
 PASSWORDS_PER_EMAIL, PASSWORDS_PER_IP, PASSWORD_WINDOW = 10, 50, 15 * 60
 CONVENER_ONLY_FIELDS = {"status", "tags", "internal_notes", "joined_on", "left_on"}
-
-
-def client_ip(request) -> str:
-    # Behind the reverse proxy the README prescribes, the last X-Forwarded-For entry is the one
-    # the proxy itself appended; without a proxy REMOTE_ADDR is the client.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded:
-        return forwarded.split(",")[-1].strip()
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def editor_required(view):
@@ -103,9 +95,9 @@ def sign_in(request):
     if request.method == "POST" and request.POST.get("form") == "password":
         password_form = PasswordSignInForm(request, data=request.POST, prefix="password")
         email = request.POST.get("password-username", "").strip().lower()
-        limited = accounts.rate_limit_hit(
+        limited = rate_limit_hit(
             scope="password-email", key=email, limit=PASSWORDS_PER_EMAIL, window=PASSWORD_WINDOW
-        ) | accounts.rate_limit_hit(
+        ) | rate_limit_hit(
             scope="password-ip",
             key=client_ip(request),
             limit=PASSWORDS_PER_IP,
@@ -139,10 +131,10 @@ def sign_in(request):
 
 def _sign_in_link_request(request, email: str) -> None:
     """Sends a link if the address is an editor's and within the limits; says nothing either way."""
-    over_email = accounts.rate_limit_hit(
+    over_email = rate_limit_hit(
         scope="link-email", key=email, limit=LINKS_PER_EMAIL, window=LINK_WINDOW
     )
-    over_ip = accounts.rate_limit_hit(
+    over_ip = rate_limit_hit(
         scope="link-ip", key=client_ip(request), limit=LINKS_PER_IP, window=LINK_WINDOW
     )
     if over_email or over_ip:

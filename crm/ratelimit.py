@@ -1,0 +1,57 @@
+"""Who is asking, and how often: the client's address behind trusted proxies, and fixed-window
+counters kept in the shared cache (Redis in production, where increments are atomic across every
+web process)."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+def client_ip(request) -> str:
+    """The address of the client that sent the request.
+
+    With ``TRUSTED_PROXY_COUNT`` proxies in front of the app (``DJANGO_TRUSTED_PROXY_COUNT``), the
+    client is the entry that many places from the right of ``X-Forwarded-For``: each proxy
+    appends the address it received the request from, so entries further left are whatever the
+    client chose to send. With none, or no header, it is ``REMOTE_ADDR``.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies <= 0 or not forwarded:
+        return remote
+    entries = [entry.strip() for entry in forwarded.split(",") if entry.strip()]
+    if not entries:
+        return remote
+    candidate = entries[-proxies] if len(entries) >= proxies else entries[0]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote
+
+
+def counter_increment(*, scope: str, key: str, window: int) -> int:
+    """Counts one event for ``key`` in the current ``window``-second window; returns the count.
+
+    Windows are aligned to the clock, so every process agrees which window is current. On Redis,
+    ``add`` then ``incr`` are each atomic: concurrent requests never lose a count.
+    """
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    bucket = int(time.time()) // window
+    cache_key = f"ratelimit:{scope}:{bucket}:{digest}"
+    cache.add(cache_key, 0, timeout=window + 60)
+    try:
+        return cache.incr(cache_key)
+    except ValueError:  # evicted between add and incr
+        cache.add(cache_key, 1, timeout=window + 60)
+        return 1
+
+
+def rate_limit_hit(*, scope: str, key: str, limit: int, window: int) -> bool:
+    """Counts one attempt; True when ``key`` has made more than ``limit`` in this window."""
+    return counter_increment(scope=scope, key=key, window=window) > limit
