@@ -18,9 +18,9 @@ from campaigns.models import Campaign, Signature
 from campaigns.selectors import campaign_counted_signatures
 from crm.errors import ApplicationError
 from crm.ratelimit import counter_increment
-from members.models import Affiliation, Contact, Organization
+from members.models import Affiliation, Contact, Interaction, Organization
 from members.normalize import email_normalize, phone_normalize
-from members.services import contact_upsert
+from members.services import contact_upsert, interaction_record
 
 
 def campaign_signature_counts_refresh() -> dict[int, int]:
@@ -373,8 +373,19 @@ def organization_sign_on(
                 signature.save()
         except IntegrityError:
             # A fellow signatory signed for the organisation at the same moment: theirs stands.
-            signature = Signature.objects.get(campaign=campaign, on_behalf_of=organization)
-            created = False
+            return Signature.objects.get(campaign=campaign, on_behalf_of=organization), False
+        interaction_record(
+            kind=Interaction.Kind.NOTE,
+            organization=organization,
+            contact=contact,
+            author=contact.user,
+            subject=f"{'Signed' if created else 'Updated its signature on'}: {campaign.title}"[
+                :200
+            ],
+            text=f"{contact.full_name or contact.email} "
+            f'{"signed" if created else "updated the signature of"} "{campaign.title}" '
+            f"on behalf of {organization.name}.",
+        )
     return signature, created
 
 
@@ -387,7 +398,18 @@ def organization_sign_on_withdraw(
         raise ApplicationError(
             f"Only a signatory of {organization.name} can withdraw its signature."
         )
-    deleted, _ = Signature.objects.filter(campaign=campaign, on_behalf_of=organization).delete()
+    with transaction.atomic():
+        deleted, _ = Signature.objects.filter(campaign=campaign, on_behalf_of=organization).delete()
+        if deleted:
+            interaction_record(
+                kind=Interaction.Kind.NOTE,
+                organization=organization,
+                contact=contact,
+                author=contact.user,
+                subject=f"Withdrew its signature: {campaign.title}"[:200],
+                text=f"{contact.full_name or contact.email} withdrew the signature of "
+                f'"{campaign.title}" given on behalf of {organization.name}.',
+            )
     return bool(deleted)
 
 
