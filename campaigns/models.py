@@ -148,7 +148,7 @@ class Signature(TimeStampedModel):
     )
     confirmed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.WEB)
-    referral_code = models.CharField(max_length=40, blank=True)
+    referral_code = models.CharField(max_length=200, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     confirmation_sends = models.PositiveSmallIntegerField(default=0, editable=False)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)

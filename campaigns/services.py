@@ -225,7 +225,7 @@ def signature_record(
     )
     canonical_email = email_canonical(email)
     email_domain = canonical_email.rpartition("@")[2]
-    referral_code = (referral_code or "").strip()[:40]
+    referral_code = (referral_code or "").strip()[:200]
     referred_by = embedded_by or _referrer(referral_code)
     match = organization_match(affiliation)
     flag_reason = _abuse_flag_reason(

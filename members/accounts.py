@@ -1,4 +1,5 @@
-"""Sign-in accounts for member organisations' profile editors, and the writes their pages make."""
+"""Sign-in accounts for member organisations' profile editors and signatories, and the writes
+their pages make."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from members import normalize, services
 from members.models import Affiliation, Contact, Interaction, Organization, ProfileChange
 
 EDITOR = Affiliation.Role.EDITOR
+SIGNATORY = Affiliation.Role.SIGNATORY
+# The roles that sign in: editors keep profiles current, signatories sign for the organisation.
+SIGN_IN_ROLES = (EDITOR, SIGNATORY)
 
 
 # --- Who edits what ----------------------------------------------------------------------------
@@ -49,7 +53,11 @@ def organizations_edited_by(user):
 
     Checked on every request, so removing the role takes effect at once.
     """
-    contact = editor_contact(user)
+    return organizations_edited_by_contact(editor_contact(user))
+
+
+def organizations_edited_by_contact(contact: Contact | None):
+    """The organisations where this person has the editor role (none for None)."""
     if contact is None:
         return Organization.objects.none()
     return Organization.objects.filter(
@@ -62,6 +70,17 @@ def organizations_edited_by(user):
 
 def _editor_organizations(contact: Contact):
     return Organization.objects.filter(affiliations__contact=contact, affiliations__role=EDITOR)
+
+
+def _signatory_organizations(contact: Contact):
+    return Organization.objects.filter(affiliations__contact=contact, affiliations__role=SIGNATORY)
+
+
+def _sign_in_organizations(contact: Contact):
+    """The organisations a person may sign in for: as their profile editor or signatory."""
+    return Organization.objects.filter(
+        affiliations__contact=contact, affiliations__role__in=SIGN_IN_ROLES
+    )
 
 
 def _user_for_contact(contact: Contact):
@@ -98,17 +117,20 @@ def _user_for_contact(contact: Contact):
 
 
 def sign_in_link_send(*, contact, requested_by=None) -> None:
-    """E-mails ``contact`` a one-time sign-in link to edit their organisation's profile.
+    """E-mails ``contact`` a one-time sign-in link to edit their organisation's profile or to
+    sign campaigns on its behalf.
 
-    Raises ApplicationError when the contact edits no organisation. The e-mail goes out from a
-    Celery task once this transaction commits.
+    Raises ApplicationError when the contact is neither an editor nor a signatory of any
+    organisation. The e-mail goes out from a Celery task once this transaction commits.
     """
     from celerytasks.accounts import send_sign_in_link
 
     with transaction.atomic():
         contact = Contact.objects.select_for_update().get(pk=contact.pk)
-        if not _editor_organizations(contact).exists():
-            raise ApplicationError("Only profile editors of a member organisation can sign in.")
+        if not _sign_in_organizations(contact).exists():
+            raise ApplicationError(
+                "Only profile editors and signatories of a member organisation can sign in."
+            )
         _user_for_contact(contact)
         requested_by_id = getattr(requested_by, "pk", None) if requested_by else None
         # robust: if the broker is down the failure is logged, not raised, so the sign-in page
@@ -126,18 +148,23 @@ def sign_in_link_url(*, user) -> str:
 
 
 def sign_in_link_email(*, contact: Contact, requested_by=None) -> bool:
-    """Sends the sign-in e-mail now; returns False (sending nothing) if they no longer edit.
+    """Sends the sign-in e-mail now; returns False (sending nothing) if they no longer edit or
+    sign for any organisation.
 
-    Called by the task, which may run after the editor role was taken away.
+    Called by the task, which may run after the editor or signatory role was taken away.
     """
-    organizations = list(_editor_organizations(contact).order_by("name").distinct())
+    edited = list(_editor_organizations(contact).order_by("name").distinct())
+    signed_for = list(_signatory_organizations(contact).order_by("name").distinct())
     user = contact.user
-    if not organizations or user is None or not user.is_active or user.is_staff:
+    if not (edited or signed_for) or user is None or not user.is_active or user.is_staff:
         return False
+    organizations = sorted({*edited, *signed_for}, key=lambda o: (o.name, o.pk))
     expires_at = timezone.localtime() + datetime.timedelta(seconds=settings.SESAME_MAX_AGE)
     context = {
         "contact": contact,
         "organizations": organizations,
+        "edited_organizations": edited,
+        "signatory_organizations": signed_for,
         "link": sign_in_link_url(user=user),
         "expires_at": expires_at,
         "COALITION_NAME": settings.COALITION_NAME,
@@ -155,7 +182,15 @@ def sign_in_link_email(*, contact: Contact, requested_by=None) -> bool:
         contact=contact,
         author=requested_by,
         subject="Sign-in link sent",
-        text="Sign-in link sent to edit: " + ", ".join(o.name for o in organizations) + ".",
+        text=" ".join(
+            part
+            for part in (
+                "Sign-in link sent.",
+                edited and "Edits: " + ", ".join(o.name for o in edited) + ".",
+                signed_for and "Signs for: " + ", ".join(o.name for o in signed_for) + ".",
+            )
+            if part
+        ),
     )
     return True
 

@@ -2,6 +2,8 @@
 
 An editor reaches only the organisations where their contact has the editor role, checked on
 every request; any other organisation is a 404, so its existence is not confirmed either.
+Signatories sign in here too, to sign campaigns for their organisation (campaigns.views_sign_on);
+they edit nothing unless they are also editors.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from sesame.views import LoginView
 
+from campaigns.views_sign_on import campaigns_to_sign
 from crm.errors import ApplicationError
 from crm.ratelimit import client_ip, rate_limit_hit
 from members import accounts, services
@@ -47,7 +50,10 @@ from members.models import (
     Sector,
 )
 
-LINK_SENT = "If that address belongs to a member editor, we have e-mailed a sign-in link."
+LINK_SENT = (
+    "If that address belongs to a member organisation's profile editor or signatory, we have "
+    "e-mailed a sign-in link."
+)
 # Sign-in link requests: per address, and per client address (so cycling addresses is capped).
 LINKS_PER_EMAIL, LINKS_PER_IP, LINK_WINDOW = 5, 20, 60 * 60
 # Password attempts, successful or not.
@@ -130,7 +136,8 @@ def sign_in(request):
 
 
 def _sign_in_link_request(request, email: str) -> None:
-    """Sends a link if the address is an editor's and within the limits; says nothing either way."""
+    """Sends a link if the address is an editor's or a signatory's and within the limits; says
+    nothing either way."""
     over_email = rate_limit_hit(
         scope="link-email", key=email, limit=LINKS_PER_EMAIL, window=LINK_WINDOW
     )
@@ -140,7 +147,7 @@ def _sign_in_link_request(request, email: str) -> None:
     if over_email or over_ip:
         return
     contact = (
-        Contact.objects.filter(email__iexact=email, affiliations__role=Affiliation.Role.EDITOR)
+        Contact.objects.filter(email__iexact=email, affiliations__role__in=accounts.SIGN_IN_ROLES)
         .distinct()
         .first()
     )
@@ -166,8 +173,10 @@ class SignInLinkLoginView(LoginView):
 @editor_required
 @require_http_methods(["GET"])
 def home(request):
+    # One read of the person serves both panels: what they edit and what they may sign.
+    contact = accounts.editor_contact(request.user)
     organizations = list(
-        accounts.organizations_edited_by(request.user)
+        accounts.organizations_edited_by_contact(contact)
         .select_related("sector")
         .annotate(
             pending_count=Count(
@@ -181,7 +190,11 @@ def home(request):
     return render(
         request,
         "members/account/home.html",
-        {"organizations": organizations, "contact": accounts.editor_contact(request.user)},
+        {
+            "organizations": organizations,
+            "contact": contact,
+            "sign_on": campaigns_to_sign(contact=contact),
+        },
     )
 
 

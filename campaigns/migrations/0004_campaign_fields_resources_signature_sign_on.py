@@ -142,5 +142,10 @@ class Migration(migrations.Migration):
             name='campaign',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='resources', to='campaigns.campaign'),
         ),
+        migrations.AlterField(
+            model_name='signature',
+            name='referral_code',
+            field=models.CharField(blank=True, max_length=200),
+        ),
         migrations.RunPython(derived_fields_fill, migrations.RunPython.noop),
     ]
