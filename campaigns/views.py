@@ -1,0 +1,260 @@
+"""The public campaign pages: sign, thank you, confirm, the public list, and the embedded form.
+
+The sign page is the busiest page of a campaign, so its GET reads the campaign and its resources
+(two queries) and nothing else: the signature count is the cached figure on the campaign, the
+texts are rendered on save, and an anonymous visitor gets no session.
+"""
+
+from urllib.parse import quote, urlencode
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import escape
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from campaigns.forms import EmbedSignatureForm, SignatureForm, embed_form_token
+from campaigns.models import Campaign, Signature
+from campaigns.selectors import (
+    campaign_public_get,
+    organization_embedding_get,
+    signature_by_share_code,
+    signature_public_list,
+)
+from campaigns.services import campaign_signing_check, signature_confirm
+from crm.errors import ApplicationError
+from crm.ratelimit import client_ip
+
+PUBLIC_LIST_PER_PAGE = 50
+REFERRAL_CODE_MAX = Signature._meta.get_field("referral_code").max_length
+SIGN_ACTIONS = {
+    Campaign.Kind.STATEMENT: "Sign the statement",
+    Campaign.Kind.PETITION: "Sign the petition",
+    Campaign.Kind.PLEDGE: "Take the pledge",
+}
+
+
+def _campaign_or_404(request, slug: str, *, with_resources: bool = False) -> Campaign:
+    # Conveners preview drafts; request.user costs no query for a visitor without a session.
+    campaign = campaign_public_get(
+        slug=slug, include_drafts=request.user.is_staff, with_resources=with_resources
+    )
+    if campaign is None:
+        raise Http404("No such campaign.")
+    return campaign
+
+
+def _query_text(request, name: str) -> str:
+    """A query-string value without NUL characters, which PostgreSQL refuses in a query."""
+    return request.GET.get(name, "").replace("\x00", "")
+
+
+def _signing_closed_message(campaign: Campaign) -> str:
+    """Why the campaign takes no signatures now (closed, not yet open, a draft), or ""."""
+    try:
+        campaign_signing_check(campaign=campaign)
+    except ApplicationError as error:
+        return error.message
+    return ""
+
+
+def share_links(campaign: Campaign, share_code: str) -> dict:
+    """The signer's link to the campaign, carrying their referral code, and the share URLs of
+    the networks, each prefilled with the campaign's title and that link."""
+    url = f"{settings.SITE_URL}{reverse('campaigns:sign', args=[campaign.slug])}?" + urlencode(
+        {"ref": share_code}
+    )
+    text = f"I signed “{campaign.title}”. Add your name:"
+    return {
+        "url": url,
+        "x": "https://twitter.com/intent/tweet?" + urlencode({"text": text, "url": url}),
+        "facebook": "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": url}),
+        "linkedin": "https://www.linkedin.com/sharing/share-offsite/?" + urlencode({"url": url}),
+        "email": "mailto:?"
+        + urlencode(
+            {"subject": campaign.title, "body": f"{text}\n\n{url}"},
+            quote_via=quote,
+        ),
+    }
+
+
+def _embed_snippet(campaign: Campaign) -> str:
+    src = f"{settings.SITE_URL}{reverse('campaigns:embed', args=[campaign.slug])}"
+    return (
+        f'<iframe src="{src}?org=YOUR-ORGANISATION" title="{escape(campaign.title)}" '
+        'width="100%" height="900" style="border:0;max-width:40rem"></iframe>'
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def sign(request, slug):
+    campaign = _campaign_or_404(request, slug, with_resources=True)
+    closed_message = _signing_closed_message(campaign)
+    form = None
+    # A draft previewed by a convener shows its form (a submission is refused with the reason).
+    if not closed_message or campaign.status == Campaign.Status.DRAFT:
+        form_kwargs = {"campaign": campaign, "ip_address": client_ip(request)}
+        if request.method == "POST":
+            form = SignatureForm(request.POST, **form_kwargs)
+            if form.is_valid():
+                return redirect(
+                    "campaigns:thanks", slug=campaign.slug, share_code=form.signature.share_code
+                )
+        else:
+            form = SignatureForm(
+                initial={"referral_code": _query_text(request, "ref")[:REFERRAL_CODE_MAX]},
+                **form_kwargs,
+            )
+    return render(
+        request,
+        "campaigns/sign.html",
+        {
+            "campaign": campaign,
+            "form": form,
+            "closed_message": closed_message,
+            "is_preview": campaign.status == Campaign.Status.DRAFT,
+            "sign_action": SIGN_ACTIONS.get(campaign.kind, "Sign"),
+            "resources": campaign.resources.all(),
+            "embed_snippet": _embed_snippet(campaign),
+        },
+    )
+
+
+@require_http_methods(["GET", "HEAD"])
+def thanks(request, slug, share_code):
+    campaign = _campaign_or_404(request, slug)
+    signature = signature_by_share_code(campaign=campaign, share_code=share_code)
+    if signature is None:
+        raise Http404("No such signature.")
+    return render(
+        request,
+        "campaigns/thanks.html",
+        {
+            "campaign": campaign,
+            "awaiting_confirmation": campaign.double_opt_in and signature.confirmed_at is None,
+            "share": share_links(campaign, signature.share_code),
+        },
+    )
+
+
+class _OtherCampaign(Exception):
+    pass
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm(request, slug, token):
+    """A GET only shows the button: mail scanners open links, and must not confirm anyone."""
+    campaign = _campaign_or_404(request, slug)
+    context = {"campaign": campaign, "token": token}
+    if request.method != "POST":
+        return render(request, "campaigns/confirm.html", context)
+    try:
+        with transaction.atomic():
+            signature = signature_confirm(token=token)
+            if signature.campaign_id != campaign.pk:
+                raise _OtherCampaign
+    except ApplicationError as error:
+        context["error"] = error.message
+        return render(request, "campaigns/confirm.html", context, status=400)
+    except _OtherCampaign:
+        # Rolled back: a link is good only on the page of the campaign it was sent for.
+        context["error"] = "This confirmation link is not valid."
+        return render(request, "campaigns/confirm.html", context, status=400)
+    context.update(confirmed=True, share=share_links(campaign, signature.share_code or ""))
+    return render(request, "campaigns/confirm.html", context)
+
+
+@require_http_methods(["GET", "HEAD"])
+def signatures(request, slug):
+    campaign = _campaign_or_404(request, slug)
+    if not campaign.public_list or campaign.status == Campaign.Status.DRAFT:
+        raise Http404("This campaign has no public list of signatures.")
+    search = " ".join(_query_text(request, "q").split())[:100]
+    paginator = Paginator(
+        signature_public_list(campaign=campaign, search=search), PUBLIC_LIST_PER_PAGE
+    )
+    # get_page turns a missing, malformed or out-of-range ?page= into the first or last page.
+    page = paginator.get_page(request.GET.get("page"))
+    return render(
+        request,
+        "campaigns/signatures.html",
+        {
+            "campaign": campaign,
+            "page": page,
+            "signatures": page.object_list,
+            "search": search,
+            "search_query": urlencode({"q": search}) if search else "",
+        },
+    )
+
+
+@csrf_exempt  # see EmbedSignatureForm: a signed form token stands in for the CSRF cookie
+@xframe_options_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def embed(request, slug):
+    campaign = campaign_public_get(slug=slug)
+    if campaign is None:
+        raise Http404("No such campaign.")
+    organization = organization_embedding_get(slug=_query_text(request, "org"))
+    closed_message = _signing_closed_message(campaign)
+    form = None
+    if not closed_message:
+        form_kwargs = {
+            "campaign": campaign,
+            "ip_address": client_ip(request),
+            "embedded_by": organization,
+        }
+        if request.method == "POST":
+            form = EmbedSignatureForm(request.POST, **form_kwargs)
+            if form.is_valid():
+                return redirect(
+                    "campaigns:embed_thanks",
+                    slug=campaign.slug,
+                    share_code=form.signature.share_code,
+                )
+        else:
+            form = EmbedSignatureForm(
+                initial={"referral_code": _query_text(request, "ref")[:REFERRAL_CODE_MAX]},
+                **form_kwargs,
+            )
+    action = reverse("campaigns:embed", args=[campaign.slug])
+    if organization is not None:
+        action += "?" + urlencode({"org": organization.slug})
+    return render(
+        request,
+        "campaigns/embed.html",
+        {
+            "campaign": campaign,
+            "form": form,
+            "form_token": embed_form_token(campaign),
+            "form_action": action,
+            "organization": organization,
+            "closed_message": closed_message,
+            "sign_action": SIGN_ACTIONS.get(campaign.kind, "Sign"),
+        },
+    )
+
+
+@xframe_options_exempt
+@require_http_methods(["GET", "HEAD"])
+def embed_thanks(request, slug, share_code):
+    campaign = campaign_public_get(slug=slug)
+    if campaign is None:
+        raise Http404("No such campaign.")
+    signature = signature_by_share_code(campaign=campaign, share_code=share_code)
+    if signature is None:
+        raise Http404("No such signature.")
+    return render(
+        request,
+        "campaigns/embed_thanks.html",
+        {
+            "campaign": campaign,
+            "awaiting_confirmation": campaign.double_opt_in and signature.confirmed_at is None,
+            "share": share_links(campaign, signature.share_code),
+        },
+    )
