@@ -8,6 +8,7 @@ from django.shortcuts import render, resolve_url
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from campaigns import tracking
 from crm.roles import is_convener
 from members import selectors
 from members.models import Organization
@@ -47,6 +48,7 @@ def dashboard(request):
     by_sector = selectors.dashboard_members_by_sector()
     totals = selectors.dashboard_totals(by_sector=by_sector)
     without_primary, without_primary_count = selectors.organization_list_without_primary_contact()
+    campaigns, more_campaigns = tracking.dashboard_campaigns()
     status_rows = [
         {"label": item["label"], "values": {item["key"]: totals["by_status"][item["key"]]}}
         for item in STATUS_SERIES
@@ -68,5 +70,8 @@ def dashboard(request):
             "lapsed": selectors.organization_list_lapsed(),
             "without_primary": without_primary,
             "without_primary_count": without_primary_count,
+            "campaigns": campaigns,
+            "more_campaigns": more_campaigns,
+            "trending_warnings": tracking.trending_warnings(),
         },
     )

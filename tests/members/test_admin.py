@@ -86,7 +86,7 @@ CHANGELIST_QUERIES = {
     "/admin/members/contact/": 9,
     "/admin/members/affiliation/": 7,
     "/admin/members/interaction/": 9,
-    "/admin/campaigns/signature/": 10,
+    "/admin/campaigns/signature/": 7,
 }
 
 
