@@ -7,10 +7,14 @@ CONVENERS = "Conveners"
 CONVENER_APPS = ["members", "campaigns", "django_celery_beat"]
 
 
-def convener_group_ensure() -> Group:
-    """Creates the Conveners group, or brings its permissions up to date; safe to repeat."""
-    group, _ = Group.objects.get_or_create(name=CONVENERS)
-    permissions = Permission.objects.filter(content_type__app_label__in=CONVENER_APPS)
+def convener_group_ensure(using: str = "default") -> Group:
+    """Creates the Conveners group, or brings its permissions up to date; safe to repeat.
+
+    Runs after every ``migrate`` (members.apps), so the group exists on every install."""
+    group, _ = Group.objects.using(using).get_or_create(name=CONVENERS)
+    permissions = Permission.objects.using(using).filter(
+        content_type__app_label__in=CONVENER_APPS
+    )
     group.permissions.add(*permissions)
     return group
 

@@ -54,3 +54,18 @@ def test_an_anonymous_visitor_is_sent_to_sign_in(client, url, _expected):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.django_db
+def test_migrate_gives_every_install_a_conveners_group_with_campaign_permissions():
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+
+    Group.objects.filter(name="Conveners").delete()
+
+    call_command("migrate", verbosity=0)
+
+    codenames = set(
+        Group.objects.get(name="Conveners").permissions.values_list("codename", flat=True)
+    )
+    assert {"add_campaignresource", "change_signature", "change_organization"} <= codenames
