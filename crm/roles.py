@@ -12,9 +12,7 @@ def convener_group_ensure(using: str = "default") -> Group:
 
     Runs after every ``migrate`` (members.apps), so the group exists on every install."""
     group, _ = Group.objects.using(using).get_or_create(name=CONVENERS)
-    permissions = Permission.objects.using(using).filter(
-        content_type__app_label__in=CONVENER_APPS
-    )
+    permissions = Permission.objects.using(using).filter(content_type__app_label__in=CONVENER_APPS)
     group.permissions.add(*permissions)
     return group
 

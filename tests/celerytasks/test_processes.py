@@ -36,7 +36,12 @@ def test_worker_process_runs_a_task_sent_through_the_broker(processes, celery_qu
     campaign = _campaign_with_three_confirmed_signatures()
     log = processes.start(
         "worker",
-        "celery", "-A", "celerytasks", "worker", "--loglevel=INFO", "--concurrency=1",
+        "celery",
+        "-A",
+        "celerytasks",
+        "worker",
+        "--loglevel=INFO",
+        "--concurrency=1",
     )
 
     refresh_signature_counts.apply_async(queue=celery_queue)

@@ -300,8 +300,8 @@ def test_sending_sign_in_links_reports_each_person(
     shown = messages_of(response)
     assert "Sign-in link sent to Eda Person (eda@example.org)." in shown
     assert (
-        "Sam Person (sam@example.org): Only profile editors and signatories of a member organisation can sign in."
-        in shown
+        "Sam Person (sam@example.org): Only profile editors and signatories of a member "
+        "organisation can sign in." in shown
     )
     # One e-mail is queued for after the commit; the worker's task sends it.
     assert len(queued) == 1
