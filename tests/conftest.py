@@ -135,3 +135,14 @@ def convener(db):
 def convener_client(client, convener):
     client.force_login(convener)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _cache_of_its_own(settings):
+    """Each test reads and writes its own cache keys: rate-limit counters and cached figures
+    left by another test (or another run in the same hour) never leak into it."""
+    import copy
+
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
+    settings.CACHES = caches

@@ -258,6 +258,7 @@ def test_the_link_confirms_once_and_confirming_again_is_harmless():
         signing.TimestampSigner(salt="another.purpose").sign("1"),
         signing.TimestampSigner(salt="campaigns.signature-confirm", key="x" * 50).sign("1"),
     ],
+    ids=["garbage", "another-purpose", "another-key"],  # the tokens hold the time: stable ids
 )
 def test_a_forged_link_is_refused(token):
     _sign(CampaignFactory())
