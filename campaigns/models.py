@@ -200,6 +200,9 @@ class Signature(TimeStampedModel):
     message_status = models.CharField(
         max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING
     )
+    # With double opt-in, a new submission for a confirmed signature waits here until the
+    # mailbox's owner confirms it: anyone can type an address, only its owner reads the link.
+    pending_changes = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created"]

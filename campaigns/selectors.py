@@ -84,9 +84,12 @@ def signature_public_list(*, campaign: Campaign, search: str = "") -> QuerySet[S
     )
     search = " ".join((search or "").split())[:PUBLIC_LIST_SEARCH_MAX]
     if search:
+        # Only what the list prints is searched: an organisation's sign-on shows the
+        # organisation, never the signatory's name (or the e-mail standing in for it), so
+        # searching that would reveal, letter by letter, who signed for it.
         signatures = signatures.filter(
-            Q(name__icontains=search)
-            | Q(affiliation__icontains=search)
+            Q(on_behalf_of__isnull=True, name__icontains=search)
+            | Q(on_behalf_of__isnull=True, affiliation__icontains=search)
             | Q(on_behalf_of__name__icontains=search)
         )
     return signatures

@@ -1,6 +1,8 @@
 """Writes of campaign data."""
 
 import datetime
+import hashlib
+import json
 import secrets
 
 from django.conf import settings
@@ -17,7 +19,7 @@ from campaigns.matching import PUBLIC_MAIL_DOMAINS, email_canonical, organizatio
 from campaigns.models import Campaign, Signature
 from campaigns.selectors import campaign_counted_signatures
 from crm.errors import ApplicationError
-from crm.ratelimit import counter_increment
+from crm.ratelimit import counter_increment, ip_rate_key
 from members.models import Affiliation, Contact, Interaction, Organization
 from members.normalize import email_normalize, phone_normalize
 from members.services import contact_upsert, interaction_record
@@ -175,7 +177,7 @@ def _abuse_flag_reason(*, campaign: Campaign, ip_address, email_domain: str) -> 
     reasons = []
     if ip_address:
         count = counter_increment(
-            scope=f"sign-ip:{campaign.pk}", key=str(ip_address), window=RATE_WINDOW
+            scope=f"sign-ip:{campaign.pk}", key=ip_rate_key(ip_address), window=RATE_WINDOW
         )
         if count > campaign.rate_limit_per_ip:
             reasons.append(f"over {campaign.rate_limit_per_ip} signatures an hour from this IP")
@@ -283,17 +285,25 @@ def signature_record(
                     campaign=campaign, contact=contact, on_behalf_of__isnull=True
                 )
         if not created:
-            if message != signature.message:
-                signature.message_status = Signature.MessageStatus.PENDING
-            signature.name = name
-            signature.message = message
-            signature.phone = phone_e164 or signature.phone
-            signature.show_publicly = show_publicly
+            changes = {
+                "name": name,
+                "affiliation": affiliation,
+                "phone": phone_e164 or signature.phone,
+                "message": message,
+                "show_publicly": show_publicly,
+            }
+            if not campaign.double_opt_in:
+                _signature_changes_apply(signature, changes, match=match)
+            elif signature.confirmation_sends >= CONFIRMATION_SENDS_MAX:
+                pass  # no new link can go out, so the last one must still confirm its content
+            elif signature.confirmed_at is not None:
+                # A confirmed signature is what the mailbox's owner vouched for, and anyone can
+                # type an address: the change waits for the owner's confirmation by e-mail.
+                differs = any(getattr(signature, key) != value for key, value in changes.items())
+                signature.pending_changes = changes if differs else None
+            else:
+                _signature_changes_apply(signature, changes, match=match)
             signature.share_code = signature.share_code or share_code_new()
-            if affiliation != signature.affiliation:
-                # Re-matched only when it changed, so a convener's confirmed match stays.
-                signature.affiliation = affiliation
-                _signature_match_set(signature, match)
             if not campaign.double_opt_in and signature.confirmed_at is None:
                 signature.confirmed_at = timezone.now()
             send = _signature_confirmation_claim(signature, campaign=campaign)
@@ -333,8 +343,8 @@ def organization_sign_on(
     campaign_signing_check(campaign=campaign)
     if not organization_sign_on_allowed(contact=contact, organization=organization):
         raise ApplicationError(
-            f"Only a signatory of {organization.name} can sign on its behalf. Ask a convener "
-            "to add you as one."
+            f"Only a signatory of {organization.name} can sign on its behalf. Ask its profile "
+            "editor or a convener to add you as one."
         )
     message = (message or "").strip()
     if len(message) > MESSAGE_MAX_LENGTH:
@@ -432,10 +442,29 @@ def signatures_invalidate(*, campaign: Campaign, signature_ids) -> int:
 
 
 def signatures_flag_clear(*, campaign: Campaign, signature_ids) -> int:
-    """Accepts flagged signatures as genuine: they count and show again. Returns how many."""
-    return Signature.objects.filter(
-        campaign=campaign, pk__in=list(signature_ids), flagged=True
-    ).update(flagged=False, flag_reason="", invalidated_at=None, modified=timezone.now())
+    """Accepts flagged signatures as genuine: they count and show again, and those still to be
+    confirmed get the confirmation e-mail they were held back from. Returns how many."""
+    with transaction.atomic():
+        signatures = list(
+            Signature.objects.select_for_update().filter(
+                campaign=campaign, pk__in=list(signature_ids), flagged=True
+            )
+        )
+        for signature in signatures:
+            signature.flagged, signature.flag_reason, signature.invalidated_at = False, "", None
+            send = _signature_confirmation_claim(signature, campaign=campaign)
+            signature.save(
+                update_fields=[
+                    "flagged",
+                    "flag_reason",
+                    "invalidated_at",
+                    "confirmation_sends",
+                    "modified",
+                ]
+            )
+            if send:
+                _signature_confirmation_enqueue(signature.pk)
+    return len(signatures)
 
 
 def signature_messages_set_status(*, campaign: Campaign, signature_ids, status: str) -> int:
@@ -461,10 +490,39 @@ def signature_organization_decide(*, signature: Signature, accept: bool) -> Sign
     return signature
 
 
+PENDING_FIELDS = ("name", "affiliation", "phone", "message", "show_publicly")
+
+
+def _signature_changes_apply(signature: Signature, changes: dict, *, match=None) -> None:
+    """Writes a signer's new details onto the signature (the caller saves)."""
+    if (
+        changes["message"] != signature.message
+        and signature.message_status != Signature.MessageStatus.HIDDEN
+    ):
+        # A changed message is reviewed again; one a convener hid stays hidden however reworded.
+        signature.message_status = Signature.MessageStatus.PENDING
+    signature.name = changes["name"]
+    signature.message = changes["message"]
+    signature.phone = changes["phone"]
+    signature.show_publicly = changes["show_publicly"]
+    if changes["affiliation"] != signature.affiliation:
+        # Re-matched only when it changed, so a convener's confirmed match stays.
+        signature.affiliation = changes["affiliation"]
+        _signature_match_set(signature, match or organization_match(changes["affiliation"]))
+    signature.pending_changes = None
+
+
 def _signature_confirmation_claim(signature: Signature, *, campaign: Campaign) -> bool:
     """Counts one more confirmation e-mail when one is due and the cap allows; the caller holds
-    the row lock (or is inserting the row), so concurrent re-signs never exceed the cap."""
-    due = campaign.double_opt_in and signature.confirmed_at is None
+    the row lock (or is inserting the row), so concurrent re-signs never exceed the cap.
+
+    Flagged signatures get none (whatever address a bot typed would get our e-mail); a
+    convener who accepts one as genuine sends it then (signatures_flag_clear)."""
+    due = (
+        campaign.double_opt_in
+        and not signature.flagged
+        and (signature.confirmed_at is None or signature.pending_changes)
+    )
     if not due or signature.confirmation_sends >= CONFIRMATION_SENDS_MAX:
         return False
     signature.confirmation_sends += 1
@@ -492,8 +550,17 @@ def _signer() -> signing.TimestampSigner:
     return signing.TimestampSigner(salt=SIGNATURE_CONFIRM_SALT)
 
 
+def _signature_content_digest(signature: Signature) -> str:
+    """A digest of what the signer is asked to confirm: a link confirms that content only, so an
+    older link cannot confirm what someone else typed since."""
+    content = [getattr(signature, field) for field in PENDING_FIELDS]
+    content.append(signature.pending_changes)
+    encoded = json.dumps(content, sort_keys=True, default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()[:16]
+
+
 def signature_confirmation_token(signature: Signature) -> str:
-    return _signer().sign(str(signature.pk))
+    return _signer().sign(f"{signature.pk}.{_signature_content_digest(signature)}")
 
 
 def signature_confirmation_url(signature: Signature) -> str:
@@ -502,27 +569,40 @@ def signature_confirmation_url(signature: Signature) -> str:
 
 
 def signature_confirm(*, token: str) -> Signature:
-    """Confirms the signature a link names. Confirming twice is harmless."""
+    """Confirms the signature a link names, with any change the signer asked for since it was
+    first confirmed. Confirming twice is harmless."""
     try:
-        signature_id = _signer().unsign(token, max_age=settings.SIGNATURE_CONFIRM_MAX_AGE)
+        value = _signer().unsign(token, max_age=settings.SIGNATURE_CONFIRM_MAX_AGE)
     except signing.SignatureExpired as error:
         raise ApplicationError(
             "This confirmation link has expired; sign again to get a new one."
         ) from error
     except signing.BadSignature as error:
         raise ApplicationError("This confirmation link is not valid.") from error
+    signature_id, _, digest = value.partition(".")
+    if not signature_id.isdigit() or not digest:
+        raise ApplicationError("This confirmation link is not valid.")
     with transaction.atomic():
         signature = (
             Signature.objects.select_for_update()
             .select_related("campaign")
-            .filter(pk=signature_id)
+            .filter(pk=int(signature_id))
             .first()
         )
         if signature is None:
             raise ApplicationError("This confirmation link is not valid.")
+        if digest != _signature_content_digest(signature):
+            if signature.confirmed_at is not None and not signature.pending_changes:
+                return signature  # confirmed already, perhaps through a later e-mail
+            raise ApplicationError(
+                "This link is for an earlier version of your signature. Please use the most "
+                "recent e-mail we sent you."
+            )
+        if signature.pending_changes:
+            _signature_changes_apply(signature, signature.pending_changes)
         if signature.confirmed_at is None:
             signature.confirmed_at = timezone.now()
-            signature.save(update_fields=["confirmed_at", "modified"])
+        signature.save()
     return signature
 
 
@@ -530,7 +610,7 @@ def signature_confirmation_email(*, signature: Signature) -> bool:
     """Sends the confirmation e-mail now; False (sending nothing) when it is no longer wanted:
     already confirmed, erased, or the campaign no longer asks for confirmation."""
     if (
-        signature.confirmed_at is not None
+        (signature.confirmed_at is not None and not signature.pending_changes)
         or not signature.email
         or signature.contact_id is None
         or not signature.campaign.double_opt_in
@@ -547,7 +627,12 @@ def signature_confirmation_email(*, signature: Signature) -> bool:
         "COALITION_NAME": settings.COALITION_NAME,
     }
     message = EmailMultiAlternatives(
-        subject=f"Please confirm your signature: {signature.campaign.title}",
+        subject=(
+            "Please confirm the change to your signature: "
+            if signature.pending_changes
+            else "Please confirm your signature: "
+        )
+        + signature.campaign.title,
         body=render_to_string("email/signature_confirm.txt", context),
         to=[signature.email],
     )

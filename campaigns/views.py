@@ -13,7 +13,9 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import escape
+from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -29,6 +31,7 @@ from campaigns.selectors import (
 from campaigns.services import campaign_signing_check, signature_confirm
 from crm.errors import ApplicationError
 from crm.ratelimit import client_ip
+from crm.roles import is_convener
 
 PUBLIC_LIST_PER_PAGE = 50
 REFERRAL_CODE_MAX = Signature._meta.get_field("referral_code").max_length
@@ -40,9 +43,10 @@ SIGN_ACTIONS = {
 
 
 def _campaign_or_404(request, slug: str, *, with_resources: bool = False) -> Campaign:
-    # Conveners preview drafts; request.user costs no query for a visitor without a session.
+    # Conveners preview drafts (other staff do not); is_convener costs no query for a visitor
+    # without a session.
     campaign = campaign_public_get(
-        slug=slug, include_drafts=request.user.is_staff, with_resources=with_resources
+        slug=slug, include_drafts=is_convener(request.user), with_resources=with_resources
     )
     if campaign is None:
         raise Http404("No such campaign.")
@@ -52,6 +56,13 @@ def _campaign_or_404(request, slug: str, *, with_resources: bool = False) -> Cam
 def _query_text(request, name: str) -> str:
     """A query-string value without NUL characters, which PostgreSQL refuses in a query."""
     return request.GET.get(name, "").replace("\x00", "")
+
+
+def _private(response):
+    """A response to a submission echoes what the signer typed (e-mail, phone): no shared cache
+    may keep it."""
+    add_never_cache_headers(response)
+    return response
 
 
 def _signing_closed_message(campaign: Campaign) -> str:
@@ -110,7 +121,7 @@ def sign(request, slug):
                 initial={"referral_code": _query_text(request, "ref")[:REFERRAL_CODE_MAX]},
                 **form_kwargs,
             )
-    return render(
+    response = render(
         request,
         "campaigns/sign.html",
         {
@@ -123,8 +134,10 @@ def sign(request, slug):
             "embed_snippet": _embed_snippet(campaign),
         },
     )
+    return _private(response) if request.method == "POST" else response
 
 
+@never_cache
 @require_http_methods(["GET", "HEAD"])
 def thanks(request, slug, share_code):
     campaign = _campaign_or_404(request, slug)
@@ -136,7 +149,10 @@ def thanks(request, slug, share_code):
         "campaigns/thanks.html",
         {
             "campaign": campaign,
-            "awaiting_confirmation": campaign.double_opt_in and signature.confirmed_at is None,
+            # Not the signature's own state: signing with someone else's address leads here
+            # too, and the share code is in every link the signer shares, so the page must not
+            # tell whether that person has confirmed.
+            "awaiting_confirmation": campaign.double_opt_in,
             "share": share_links(campaign, signature.share_code),
         },
     )
@@ -146,6 +162,7 @@ class _OtherCampaign(Exception):
     pass
 
 
+@never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request, slug, token):
     """A GET only shows the button: mail scanners open links, and must not confirm anyone."""
@@ -225,7 +242,7 @@ def embed(request, slug):
     action = reverse("campaigns:embed", args=[campaign.slug])
     if organization is not None:
         action += "?" + urlencode({"org": organization.slug})
-    return render(
+    response = render(
         request,
         "campaigns/embed.html",
         {
@@ -238,8 +255,10 @@ def embed(request, slug):
             "sign_action": SIGN_ACTIONS.get(campaign.kind, "Sign"),
         },
     )
+    return _private(response) if request.method == "POST" else response
 
 
+@never_cache
 @xframe_options_exempt
 @require_http_methods(["GET", "HEAD"])
 def embed_thanks(request, slug, share_code):
@@ -254,7 +273,7 @@ def embed_thanks(request, slug, share_code):
         "campaigns/embed_thanks.html",
         {
             "campaign": campaign,
-            "awaiting_confirmation": campaign.double_opt_in and signature.confirmed_at is None,
+            "awaiting_confirmation": campaign.double_opt_in,  # see thanks()
             "share": share_links(campaign, signature.share_code),
         },
     )

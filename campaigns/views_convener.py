@@ -301,7 +301,7 @@ def signatures_csv(request, slug):
 @convener_required
 def not_signed_csv(request, slug):
     campaign = tracking.campaign_get_tracking(slug=slug)
-    sector = request.GET.get("sector", "")[:80]
+    sector = request.GET.get("sector", "").replace("\x00", "")[:80]  # PostgreSQL refuses NUL
     sector = sector if Sector.objects.filter(slug=sector).exists() else None
     return csv_response(
         filename=export_filename(

@@ -35,6 +35,27 @@ def client_ip(request) -> str:
         return remote
 
 
+# One IPv6 subscriber (a home line, a cloud server) holds a whole /64 and can take a fresh
+# address from it for every request: a per-address limit counts the /64.
+IPV6_RATE_PREFIX = 64
+
+
+def ip_rate_key(address) -> str:
+    """The key under which a client address counts against a per-address limit: an IPv4
+    address as it is, an IPv6 address by its /64 network (an IPv4-mapped IPv6 address as the
+    IPv4 address it is). Anything unparsable is returned as given."""
+    text = str(address or "").strip()
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return text
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/{IPV6_RATE_PREFIX}", strict=False))
+    return str(ip)
+
+
 def counter_increment(*, scope: str, key: str, window: int) -> int:
     """Counts one event for ``key`` in the current ``window``-second window; returns the count.
 

@@ -86,6 +86,11 @@ def _sign_in_organizations(contact: Contact):
 def _user_for_contact(contact: Contact):
     """The contact's sign-in account, created (unusable password, not staff) or brought in line."""
     User = get_user_model()
+    if len(contact.email) > User._meta.get_field("username").max_length:
+        # The e-mail address is the user name, which holds fewer characters than an address.
+        raise ApplicationError(
+            "This e-mail address is too long for a sign-in account; ask a convener for help."
+        )
     user = contact.user
     if user is None:
         user = User.objects.filter(username__iexact=contact.email).first()

@@ -163,6 +163,7 @@ def person_erase(*, contact: Contact, actor) -> None:
             phone="",
             message="",
             ip_address=None,
+            pending_changes=None,
             contact=None,
         )
 

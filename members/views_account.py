@@ -32,7 +32,7 @@ from sesame.views import LoginView
 
 from campaigns.views_sign_on import campaigns_to_sign
 from crm.errors import ApplicationError
-from crm.ratelimit import client_ip, rate_limit_hit
+from crm.ratelimit import client_ip, ip_rate_key, rate_limit_hit
 from members import accounts, services
 from members.forms_account import (
     ContactAddForm,
@@ -105,7 +105,7 @@ def sign_in(request):
             scope="password-email", key=email, limit=PASSWORDS_PER_EMAIL, window=PASSWORD_WINDOW
         ) | rate_limit_hit(
             scope="password-ip",
-            key=client_ip(request),
+            key=ip_rate_key(client_ip(request)),
             limit=PASSWORDS_PER_IP,
             window=PASSWORD_WINDOW,
         )
@@ -142,7 +142,7 @@ def _sign_in_link_request(request, email: str) -> None:
         scope="link-email", key=email, limit=LINKS_PER_EMAIL, window=LINK_WINDOW
     )
     over_ip = rate_limit_hit(
-        scope="link-ip", key=client_ip(request), limit=LINKS_PER_IP, window=LINK_WINDOW
+        scope="link-ip", key=ip_rate_key(client_ip(request)), limit=LINKS_PER_IP, window=LINK_WINDOW
     )
     if over_email or over_ip:
         return

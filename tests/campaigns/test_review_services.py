@@ -318,3 +318,81 @@ def test_a_closed_campaign_refuses_organisational_sign_on():
 
     with pytest.raises(ApplicationError, match="closed"):
         organization_sign_on(campaign=campaign, organization=member, contact=_signatory(member))
+
+
+# --- Changes to a confirmed signature wait for the mailbox's owner -------------------------------
+
+
+def _confirmed(campaign, **fields):
+    from campaigns.services import signature_confirm, signature_confirmation_token
+
+    signature, _ = _sign(campaign, message="Original words", **fields)
+    return signature_confirm(token=signature_confirmation_token(signature))
+
+
+def test_a_change_to_a_confirmed_signature_waits_for_the_owner_to_confirm_it(mailoutbox):
+    from campaigns.services import (
+        signature_confirm,
+        signature_confirmation_email,
+        signature_confirmation_token,
+    )
+
+    campaign = CampaignFactory(title="Facts first")
+    original = _confirmed(campaign)
+
+    changed, created = _sign(campaign, message="New words", show_publicly=True)
+
+    changed.refresh_from_db()
+    assert not created and changed.message == "Original words" and not changed.show_publicly
+    assert changed.pending_changes["message"] == "New words"
+    assert signature_confirmation_email(signature=changed)
+    assert mailoutbox[-1].subject == "Please confirm the change to your signature: Facts first"
+    assert "asked to change your signature" in mailoutbox[-1].body
+    token = signature_confirmation_token(changed)
+    applied = signature_confirm(token=token)
+    assert (applied.message, applied.show_publicly, applied.pending_changes) == (
+        "New words",
+        True,
+        None,
+    )
+    assert applied.confirmed_at == original.confirmed_at
+    assert signature_confirm(token=token).message == "New words"  # twice is harmless
+
+
+def test_an_older_link_cannot_confirm_what_someone_typed_since():
+    from campaigns.services import signature_confirm, signature_confirmation_token
+
+    campaign = CampaignFactory()
+    _confirmed(campaign)
+    owners, _ = _sign(campaign, message="The owner's change")
+    owners_link = signature_confirmation_token(owners)
+    _sign(campaign, message="Someone else's words")
+
+    with pytest.raises(ApplicationError, match="earlier version"):
+        signature_confirm(token=owners_link)
+    assert Signature.objects.get().message == "Original words"
+
+
+def test_submitting_the_same_details_again_asks_for_nothing(django_capture_on_commit_callbacks):
+    campaign = CampaignFactory()
+    _confirmed(campaign)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        signature, _ = _sign(campaign, message="Original words")
+
+    assert signature.pending_changes is None and callbacks == []
+
+
+def test_flagged_signatures_get_no_e_mail_until_a_convener_accepts_them(
+    django_capture_on_commit_callbacks,
+):
+    campaign = CampaignFactory(rate_limit_per_ip=0)
+
+    with django_capture_on_commit_callbacks() as on_sign:
+        signature, _ = _sign(campaign, ip_address=_unique_ip())
+    with django_capture_on_commit_callbacks() as on_accept:
+        signatures_flag_clear(campaign=campaign, signature_ids=[signature.pk])
+
+    signature.refresh_from_db()
+    assert signature.flagged is False and signature.confirmation_sends == 1
+    assert (len(on_sign), len(on_accept)) == (0, 1)

@@ -202,17 +202,23 @@ def test_confirmation_is_sent_again_on_re_signing_but_at_most_three_times(
 
     assert queued == [1, 1, 1, 0, 0]
     assert len(mailoutbox) == 3
-    email = mailoutbox[0]
+    email = mailoutbox[-1]
     assert email.to == ["ann.lee@example.org"]
     assert email.subject == "Please confirm your signature: Facts first"
     signature = Signature.objects.get()
-    assert (signature.confirmation_sends, signature.message) == (3, "Try 4")
+    # Past the cap no new link can go out, so the content the last link confirms stays.
+    assert (signature.confirmation_sends, signature.message) == (3, "Try 2")
     assert signature.confirmation_sent_at is not None
     prefix = re.escape(f"http://127.0.0.1:8000/campaigns/{campaign.slug}/confirm/")
-    link = re.search(rf"{prefix}(?P<token>[^/\s]+)/", email.body)
-    assert link and link.group(0) in email.alternatives[0][0]
+    first, last = (
+        re.search(rf"{prefix}(?P<token>[^/\s]+)/", sent.body) for sent in (mailoutbox[0], email)
+    )
+    assert last and last.group(0) in email.alternatives[0][0]
     assert "Facts first" in email.alternatives[0][0]
-    assert signature_confirm(token=link.group("token")).confirmed_at is not None
+    with pytest.raises(ApplicationError, match="earlier version"):
+        signature_confirm(token=first.group("token"))  # it confirmed "Try 0", since replaced
+    confirmed = signature_confirm(token=last.group("token"))
+    assert (confirmed.confirmed_at is not None, confirmed.message) == (True, "Try 2")
 
 
 def test_a_confirmed_signature_is_not_sent_another_confirmation(
