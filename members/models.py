@@ -109,7 +109,9 @@ class Contact(TimeStampedModel):
 
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100, blank=True)
-    email = models.EmailField(help_text="Stored trimmed and lower-cased; unique.")
+    # Looked up by the exact (normalised) address on every signature and sign-in; the unique
+    # constraint below indexes lower(email), which such a lookup cannot use.
+    email = models.EmailField(db_index=True, help_text="Stored trimmed and lower-cased; unique.")
     phone = models.CharField(max_length=32, blank=True, help_text="E.164, e.g. +14045550123.")
     phone_raw = models.CharField(
         "phone as given",
