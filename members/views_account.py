@@ -147,7 +147,7 @@ def _sign_in_link_request(request, email: str) -> None:
     if over_email or over_ip:
         return
     contact = (
-        Contact.objects.filter(email__iexact=email, affiliations__role__in=accounts.SIGN_IN_ROLES)
+        Contact.objects.filter(email=email, affiliations__role__in=accounts.SIGN_IN_ROLES)
         .distinct()
         .first()
     )
