@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from crm.markdown import markdown_html
 from crm.models import TimeStampedModel
@@ -203,6 +204,14 @@ class Signature(TimeStampedModel):
     # With double opt-in, a new submission for a confirmed signature waits here until the
     # mailbox's owner confirms it: anyone can type an address, only its owner reads the link.
     pending_changes = models.JSONField(null=True, blank=True, editable=False)
+    # The outbox of the sign POST, which stores a submission in one statement: a new or re-signed
+    # signature waits here (NULL) until signatures_process_pending links it to its contact and
+    # member organisation, applies or holds the re-submission and sends the confirmation e-mail.
+    # Signatures made any other way (sign-on, import, admin, demo) are processed as created.
+    processed_at = models.DateTimeField(null=True, blank=True, editable=False, default=timezone.now)
+    # A re-submission for an existing signature, as submitted, until that processing applies it
+    # (or holds it in pending_changes) by the rules of signature_record.
+    resubmission = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created"]
@@ -212,6 +221,14 @@ class Signature(TimeStampedModel):
                 fields=["campaign", "contact"],
                 condition=Q(on_behalf_of__isnull=True),
                 name="signature_one_per_person",
+            ),
+            # The same person by the mailbox the address reaches, before any contact is linked:
+            # what makes the sign POST one INSERT ... ON CONFLICT. Erased signatures (canonical
+            # e-mail "") do not clash.
+            models.UniqueConstraint(
+                fields=["campaign", "canonical_email"],
+                condition=Q(on_behalf_of__isnull=True) & ~Q(canonical_email=""),
+                name="signature_one_per_mailbox",
             ),
             models.UniqueConstraint(
                 fields=["campaign", "on_behalf_of"],
@@ -224,6 +241,9 @@ class Signature(TimeStampedModel):
             models.Index(fields=["campaign", "created"]),
             models.Index(fields=["campaign", "flagged"]),
             models.Index(fields=["email_domain", "created"]),
+            models.Index(
+                fields=["id"], condition=Q(processed_at__isnull=True), name="signature_to_process"
+            ),
         ]
 
     def __str__(self):

@@ -3,13 +3,15 @@
 import datetime
 import hashlib
 import json
+import logging
 import secrets
+import time
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.template.loader import render_to_string
@@ -19,10 +21,12 @@ from campaigns.matching import PUBLIC_MAIL_DOMAINS, email_canonical, organizatio
 from campaigns.models import Campaign, Signature
 from campaigns.selectors import campaign_counted_signatures
 from crm.errors import ApplicationError
-from crm.ratelimit import counter_increment, ip_rate_key
+from crm.ratelimit import counters_increment, ip_rate_key
 from members.models import Affiliation, Contact, Interaction, Organization
 from members.normalize import email_normalize, phone_normalize
 from members.services import contact_upsert, interaction_record
+
+logger = logging.getLogger(__name__)
 
 
 def campaign_signature_counts_refresh() -> dict[int, int]:
@@ -172,24 +176,49 @@ def _referrer(code: str) -> Organization | None:
 
 
 def _abuse_flag_reason(*, campaign: Campaign, ip_address, email_domain: str) -> str:
-    """Counts this submission against the campaign's hourly limits; the reason to flag it, or
-    "" when it is within them. Signers are never told."""
-    reasons = []
+    """Counts this submission against the campaign's hourly limits, both counters in one round
+    trip; the reason to flag it, or "" when it is within them. Signers are never told."""
+    limits, items = [], []
     if ip_address:
-        count = counter_increment(
-            scope=f"sign-ip:{campaign.pk}", key=ip_rate_key(ip_address), window=RATE_WINDOW
-        )
-        if count > campaign.rate_limit_per_ip:
-            reasons.append(f"over {campaign.rate_limit_per_ip} signatures an hour from this IP")
+        items.append((f"sign-ip:{campaign.pk}", ip_rate_key(ip_address)))
+        limits.append((campaign.rate_limit_per_ip, "IP"))
     if email_domain and email_domain not in PUBLIC_MAIL_DOMAINS:
-        count = counter_increment(
-            scope=f"sign-domain:{campaign.pk}", key=email_domain, window=RATE_WINDOW
-        )
-        if count > campaign.rate_limit_per_domain:
-            reasons.append(
-                f"over {campaign.rate_limit_per_domain} signatures an hour from this domain"
-            )
-    return "; ".join(reasons)
+        items.append((f"sign-domain:{campaign.pk}", email_domain))
+        limits.append((campaign.rate_limit_per_domain, "domain"))
+    if not items:
+        return ""
+    counts = counters_increment(items=items, window=RATE_WINDOW)
+    return "; ".join(
+        f"over {limit} signatures an hour from this {what}"
+        for (limit, what), count in zip(limits, counts, strict=True)
+        if count > limit
+    )
+
+
+# Inserts the signature, or marks the one this mailbox already gave as re-submitted, only while
+# the campaign is open (PostgreSQL and SQLite alike). Either way the row then waits (processed_at
+# NULL) for signatures_process_pending. A new row is never confirmed here, so it neither counts
+# nor shows before it is processed; a re-submission leaves what the row shows as it was.
+_SIGN_UPSERT = """
+INSERT INTO campaigns_signature AS s (
+    created, modified, campaign_id, name, affiliation, email, canonical_email, email_domain,
+    phone, message, show_publicly, source, referral_code, referred_by_id, ip_address, share_code,
+    flagged, flag_reason, confirmed_at, confirmation_sends, message_status, processed_at,
+    resubmission, pending_changes, contact_id, organization_id, organization_suggestion_id,
+    organization_match_score, on_behalf_of_id, invalidated_at, confirmation_sent_at)
+SELECT %(now)s, %(now)s, c.id, %(name)s, %(affiliation)s, %(email)s, %(canonical)s, %(domain)s,
+    %(phone)s, %(message)s, %(show)s, %(source)s, %(referral)s, %(referred_by)s, %(ip)s,
+    %(share_code)s, %(flagged)s, %(flag_reason)s, NULL, 0, 'pending', NULL,
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+FROM campaigns_campaign c
+WHERE c.id = %(campaign)s AND c.status = 'open' AND (c.opens_at IS NULL OR c.opens_at <= %(now)s)
+    AND (c.closes_at IS NULL OR c.closes_at > %(now)s)
+ON CONFLICT (campaign_id, canonical_email)
+    WHERE on_behalf_of_id IS NULL AND NOT (canonical_email = '')
+DO UPDATE SET modified = %(now)s, resubmission = {resubmission}, processed_at = NULL,
+    share_code = COALESCE(s.share_code, EXCLUDED.share_code)
+RETURNING id, share_code, created = modified
+"""
 
 
 def signature_record(
@@ -207,14 +236,21 @@ def signature_record(
     embedded_by: Organization | None = None,
     honeypot_filled: bool = False,
 ) -> tuple[Signature, bool]:
-    """Records a person's signature, or updates it when they sign again. Returns
-    (signature, created).
+    """Records a person's signature, or a new submission of it when they sign again. Returns
+    (signature, created); the signature as submitted, of which ``pk`` and ``share_code`` (the
+    existing one when signing again) are what was stored.
 
-    One signature per person per campaign: a second submission, even a concurrent identical one,
-    updates the first and is never an error. With double opt-in the signature counts only once
-    confirmed through the e-mailed link, which signing again re-sends (at most three times).
-    A submission over the campaign's abuse limits, or one that filled the honeypot, is stored
-    but flagged for a convener to review; the signer sees the same answer as everyone.
+    One signature per person per campaign, by the mailbox the address reaches: a second
+    submission, even a concurrent identical one, lands on the first in the same statement and is
+    never an error. The submission is validated, counted against the campaign's hourly limits
+    (one round trip to Redis) and stored in one INSERT ... ON CONFLICT, which also refuses a
+    campaign closed meanwhile. The rest is ``signatures_process_pending``'s, run by a task moments
+    later: linking the contact and the member organisation, applying a re-submission (or, for a
+    signature confirmed with double opt-in, holding it until the owner confirms) and sending the
+    confirmation (re-sent on signing again, at most three times). With double opt-in a signature
+    counts only once confirmed through the e-mailed link; without, once processed. A submission
+    over the campaign's abuse limits, or one that filled the honeypot, is stored but flagged for
+    a convener to review; the signer sees the same answer as everyone.
     """
     campaign_signing_check(campaign=campaign)
     name, email, affiliation, phone_e164, message = _signature_fields_clean(
@@ -229,92 +265,189 @@ def signature_record(
     email_domain = canonical_email.rpartition("@")[2]
     referral_code = (referral_code or "").strip()[:200]
     referred_by = embedded_by or _referrer(referral_code)
-    match = organization_match(affiliation)
     flag_reason = _abuse_flag_reason(
         campaign=campaign, ip_address=ip_address, email_domain=email_domain
     )
     if honeypot_filled:
         flag_reason = "; ".join(filter(None, ["filled the hidden bot-trap field", flag_reason]))
-
-    with transaction.atomic():
-        contact = _signer_contact(
-            campaign=campaign,
-            email=email,
-            canonical_email=canonical_email,
-            name=name,
-            phone=phone_e164,
-        )
-        signature = (
-            Signature.objects.select_for_update()
-            .filter(campaign=campaign, contact=contact, on_behalf_of__isnull=True)
-            .first()
-        )
-        created = False
-        if signature is None:
-            signature = Signature(
-                campaign=campaign,
-                contact=contact,
-                name=name,
-                email=email,
-                canonical_email=canonical_email,
-                email_domain=email_domain,
-                affiliation=affiliation,
-                phone=phone_e164,
-                message=message,
-                show_publicly=show_publicly,
-                source=source,
-                referral_code=referral_code,
-                referred_by=referred_by,
-                ip_address=ip_address,
-                share_code=share_code_new(),
-                flagged=bool(flag_reason),
-                flag_reason=flag_reason[:200],
-            )
-            _signature_match_set(signature, match)
-            if not campaign.double_opt_in:
-                signature.confirmed_at = timezone.now()
-            send = _signature_confirmation_claim(signature, campaign=campaign)
-            # The unique constraint, not this check, decides a race: see the except below.
-            signature.full_clean(validate_constraints=False)
-            try:
-                with transaction.atomic():
-                    signature.save()
-                created = True
-            except IntegrityError:
-                signature = Signature.objects.select_for_update().get(
-                    campaign=campaign, contact=contact, on_behalf_of__isnull=True
-                )
-        if not created:
-            changes = {
+    flag_reason = flag_reason[:200]
+    ops = connection.ops
+    resubmission = {
+        "name": name,
+        "affiliation": affiliation,
+        "phone": phone_e164,
+        "message": message,
+        "show_publicly": show_publicly,
+    }
+    sql = _SIGN_UPSERT.format(
+        resubmission="CAST(%(resubmission)s AS jsonb)"
+        if connection.vendor == "postgresql"
+        else "%(resubmission)s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "campaign": campaign.pk,
                 "name": name,
                 "affiliation": affiliation,
-                "phone": phone_e164 or signature.phone,
+                "email": email,
+                "canonical": canonical_email,
+                "domain": email_domain,
+                "phone": phone_e164,
                 "message": message,
-                "show_publicly": show_publicly,
-            }
-            if not campaign.double_opt_in:
-                _signature_changes_apply(signature, changes, match=match)
-            elif signature.confirmation_sends >= CONFIRMATION_SENDS_MAX:
-                pass  # no new link can go out, so the last one must still confirm its content
-            elif signature.confirmed_at is not None:
-                # A confirmed signature is what the mailbox's owner vouched for, and anyone can
-                # type an address: the change waits for the owner's confirmation by e-mail.
-                differs = any(getattr(signature, key) != value for key, value in changes.items())
-                signature.pending_changes = changes if differs else None
-            else:
-                _signature_changes_apply(signature, changes, match=match)
-            signature.share_code = signature.share_code or share_code_new()
-            if not campaign.double_opt_in and signature.confirmed_at is None:
-                signature.confirmed_at = timezone.now()
-            send = _signature_confirmation_claim(signature, campaign=campaign)
-            signature.full_clean(validate_constraints=False)
-            # One UPDATE under the row lock: a second one in this transaction would re-check
-            # the foreign keys, taking a lock on the contact row in the opposite order to
-            # contact_upsert, which deadlocks against a concurrent first submission.
-            signature.save()
-        if send:
-            _signature_confirmation_enqueue(signature.pk)
+                "show": show_publicly,
+                "source": source,
+                "referral": referral_code,
+                "referred_by": referred_by.pk if referred_by else None,
+                "ip": ops.adapt_ipaddressfield_value(ip_address or None),
+                "share_code": share_code_new(),
+                "flagged": bool(flag_reason),
+                "flag_reason": flag_reason,
+                "resubmission": json.dumps(resubmission),
+                "now": ops.adapt_datetimefield_value(timezone.now()),
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        # The campaign closed (or went back to draft) since the caller read it.
+        current = Campaign.objects.filter(pk=campaign.pk).first()
+        if current is not None:
+            campaign_signing_check(campaign=current)
+        raise ApplicationError("This campaign is closed and no longer takes signatures.")
+    pk, share_code, created = row
+    created = bool(created)
+    signatures_process_soon()
+    signature = Signature(
+        pk=pk,
+        campaign=campaign,
+        name=name,
+        email=email,
+        canonical_email=canonical_email,
+        email_domain=email_domain,
+        affiliation=affiliation,
+        phone=phone_e164,
+        message=message,
+        show_publicly=show_publicly,
+        source=source,
+        referral_code=referral_code,
+        referred_by=referred_by,
+        ip_address=ip_address or None,
+        share_code=share_code,
+        flagged=bool(flag_reason),
+        flag_reason=flag_reason,
+    )
     return signature, created
+
+
+_process_asked_at = 0.0
+
+
+def signatures_process_soon() -> None:
+    """Asks for signatures_process_pending after this transaction, at most once a second per
+    process (it takes every waiting signature). Beat runs it every 10 s regardless, so a lost
+    message or a broker outage delays confirmations but loses none."""
+    global _process_asked_at
+    now = time.monotonic()
+    if now - _process_asked_at < 1.0:
+        return
+    _process_asked_at = now
+    from celerytasks.campaigns import process_signatures
+
+    def ask_for_signatures_processing():
+        process_signatures.delay()
+
+    transaction.on_commit(ask_for_signatures_processing, robust=True)
+
+
+def signatures_process_pending(*, batch: int = 200) -> int:
+    """Processes the signatures waiting since the sign POST: links each to its contact (found or
+    created by e-mail, with history) and member organisation, applies or holds a re-submission by
+    the rules of signing again, stamps it processed and queues the confirmation e-mail due.
+
+    Idempotent, and concurrent runs take different rows (``skip_locked``; on SQLite every
+    transaction takes the write lock at its start, so runs take turns). A row that fails is
+    logged and left waiting for the next run. Returns how many were processed."""
+    processed = 0
+    failed: set[int] = set()
+    while True:
+        with transaction.atomic():
+            signatures = list(
+                Signature.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(processed_at__isnull=True)
+                .exclude(pk__in=failed)
+                .select_related("campaign")
+                .order_by("pk")[:batch]
+            )
+            for signature in signatures:
+                try:
+                    with transaction.atomic():
+                        _signature_process(signature)
+                    processed += 1
+                except Exception:
+                    logger.exception("Signature %s could not be processed", signature.pk)
+                    failed.add(signature.pk)
+        if len(signatures) < batch:
+            return processed
+
+
+def _signature_process(signature: Signature) -> None:
+    """What signing used to do in the request, on a waiting signature the caller has locked."""
+    campaign = signature.campaign
+    now = timezone.now()
+    changes = signature.resubmission
+    signature.resubmission = None
+    signature.processed_at = now
+    if not signature.email:
+        # Erased before it was processed: nothing of the person is kept, nobody is e-mailed.
+        signature.save()
+        return
+    if signature.contact_id is None and signature.on_behalf_of_id is None:
+        # A new signature.
+        contact = _signer_contact(
+            campaign=campaign,
+            email=signature.email,
+            canonical_email=signature.canonical_email,
+            name=signature.name,
+            phone=signature.phone,
+        )
+        duplicate = (
+            Signature.objects.filter(campaign=campaign, contact=contact, on_behalf_of__isnull=True)
+            .exclude(pk=signature.pk)
+            .exists()
+        )
+        if duplicate:
+            # The person signed this campaign from another address of theirs (a contact whose
+            # address changed): that signature stands; this one is held for a convener.
+            signature.flagged = True
+            signature.flag_reason = "signed already with another address"
+            signature.save()
+            return
+        signature.contact = contact
+        _signature_match_set(signature, organization_match(signature.affiliation))
+        if not campaign.double_opt_in:
+            signature.confirmed_at = now
+    if changes is not None:
+        # Signing again: the rules signature_record applied inline before the outbox.
+        changes = {**changes, "phone": changes["phone"] or signature.phone}
+        if not campaign.double_opt_in:
+            _signature_changes_apply(signature, changes)
+        elif signature.confirmation_sends >= CONFIRMATION_SENDS_MAX:
+            pass  # no new link can go out, so the last one must still confirm its content
+        elif signature.confirmed_at is not None:
+            # A confirmed signature is what the mailbox's owner vouched for, and anyone can
+            # type an address: the change waits for the owner's confirmation by e-mail.
+            differs = any(getattr(signature, key) != value for key, value in changes.items())
+            signature.pending_changes = changes if differs else None
+        else:
+            _signature_changes_apply(signature, changes)
+        signature.share_code = signature.share_code or share_code_new()
+        if not campaign.double_opt_in and signature.confirmed_at is None:
+            signature.confirmed_at = now
+    send = _signature_confirmation_claim(signature, campaign=campaign)
+    signature.save()
+    if send:
+        _signature_confirmation_enqueue(signature.pk)
 
 
 def share_code_new() -> str:

@@ -1,4 +1,4 @@
-"""Tasks for campaign signing (confirmation e-mails)."""
+"""Tasks for campaign signing (processing new signatures, confirmation e-mails)."""
 
 import logging
 import smtplib
@@ -29,3 +29,17 @@ def send_signature_confirmation(signature_id: int) -> bool:
     if not sent:
         logger.info("Confirmation not sent: signature %s needs none", signature_id)
     return sent
+
+
+@shared_task(name="campaigns.process_signatures")
+def process_signatures() -> int:
+    """Links new signatures to contacts and member organisations, applies re-submissions and
+    queues the confirmation e-mails (the sign POST only stores them). Asked for by the web after
+    a signature, at most once a second per process, and run by beat every 10 s, so nothing waits
+    on a lost message. Running it twice, or twice at once, is harmless."""
+    from campaigns.services import signatures_process_pending
+
+    processed = signatures_process_pending()
+    if processed:
+        logger.info("Processed %d new signatures", processed)
+    return processed

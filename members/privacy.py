@@ -164,6 +164,7 @@ def person_erase(*, contact: Contact, actor) -> None:
             message="",
             ip_address=None,
             pending_changes=None,
+            resubmission=None,
             contact=None,
         )
 

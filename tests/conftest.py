@@ -146,3 +146,14 @@ def _cache_of_its_own(settings):
     caches = copy.deepcopy(settings.CACHES)
     caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
     settings.CACHES = caches
+
+
+@pytest.fixture(autouse=True)
+def _sign_caches_clear():
+    """The sign page and campaign are cached per process for a few seconds; each test starts
+    from the database."""
+    from campaigns.views import sign_caches_clear
+
+    sign_caches_clear()
+    yield
+    sign_caches_clear()

@@ -31,6 +31,7 @@ from crm.markdown import markdown_html
 from crm.ratelimit import ip_rate_key
 from members import accounts
 from members.models import Affiliation
+from tests.campaigns.helpers import processed
 from tests.factories import (
     AffiliationFactory,
     CampaignFactory,
@@ -72,7 +73,9 @@ def _sign(client, campaign, **fields):
         **fields,
     }
     data = {key: value for key, value in data.items() if value is not None}
-    return client.post(reverse("campaigns:sign", args=[campaign.slug]), data)
+    response = client.post(reverse("campaigns:sign", args=[campaign.slug]), data)
+    processed()  # what the task does moments later
+    return response
 
 
 def _staff_not_convener():

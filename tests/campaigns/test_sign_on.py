@@ -13,10 +13,11 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Signature
 from campaigns.selectors import signature_counted_q
-from campaigns.services import campaign_signature_counts_refresh, signature_record
+from campaigns.services import campaign_signature_counts_refresh
 from celerytasks.accounts import send_sign_in_link
 from members import accounts
 from members.models import Affiliation, Interaction
+from tests.campaigns.helpers import sign_processed
 from tests.factories import (
     AffiliationFactory,
     CampaignFactory,
@@ -236,7 +237,7 @@ def test_a_person_can_sign_both_personally_and_for_the_organisation(
     signatory_client, signatory, campaign, organization
 ):
     sign(signatory_client, campaign, organization)
-    personal, created = signature_record(
+    personal, created = sign_processed(
         campaign=campaign, name="Sade Mbeki", email="Sade@Harbor.example.org", message="Me too."
     )
 

@@ -64,3 +64,15 @@ def test_concurrent_increments_lose_no_count():
         thread.join()
 
     assert sorted(counts) == list(range(1, 51))
+
+
+def test_counters_counted_together_agree_with_counting_them_one_by_one():
+    from crm.ratelimit import counters_increment
+
+    scope = f"test-{uuid.uuid4().hex[:8]}"
+    items = [(scope, "203.0.113.9"), (scope, "example.org")]
+
+    assert counters_increment(items=items, window=3600) == [1, 1]
+    assert counters_increment(items=items, window=3600) == [2, 2]
+    assert counter_increment(scope=scope, key="example.org", window=3600) == 3
+    assert counters_increment(items=[(scope, "203.0.113.9")], window=3600) == [3]

@@ -268,11 +268,11 @@ def test_deleting_a_person_in_the_admin_leads_to_erasure(convener_client, person
 
 
 def test_erasure_clears_what_signing_recorded_canonical_email_and_ip(convener):
-    from campaigns.services import signature_record
+    from tests.campaigns.helpers import sign_processed
     from tests.factories import CampaignFactory
 
     campaign = CampaignFactory(double_opt_in=False)
-    signature, _ = signature_record(
+    signature, _ = sign_processed(
         campaign=campaign,
         name="Ida Wells",
         email="Ida.B.Wells+statement@gmail.com",
@@ -289,3 +289,33 @@ def test_erasure_clears_what_signing_recorded_canonical_email_and_ip(convener):
     assert (signature.canonical_email, signature.ip_address, signature.email) == ("", None, "")
     assert rows_containing("idabwells") == [] and rows_containing("203.0.113.7") == []
     assert campaign_signature_counts_refresh()[campaign.pk] == 1
+
+
+def test_a_signature_erased_before_it_was_processed_is_found_and_stays_erased(convener):
+    from campaigns.services import signature_record, signatures_process_pending
+    from tests.campaigns.helpers import sign_processed
+    from tests.factories import CampaignFactory
+
+    campaign = CampaignFactory(double_opt_in=False)
+    first, _ = sign_processed(campaign=campaign, name="Ida Wells", email="ida.wells@example.org")
+    # Signing again, and a second campaign, both still waiting for processing when erased.
+    signature_record(
+        campaign=campaign, name="Ida B. Wells", email="ida.wells@example.org", phone="404-555-0188"
+    )
+    waiting, _ = signature_record(
+        campaign=CampaignFactory(), name="Ida Wells", email="Ida.Wells@example.org"
+    )
+    assert set(privacy.person_signatures(contact=first.contact)) == {first, waiting}
+
+    privacy.person_erase(contact=first.contact, actor=convener)
+    signatures_process_pending()
+
+    assert not Contact.objects.filter(email="ida.wells@example.org").exists()
+    assert rows_containing("ida.wells") == [] and rows_containing("Ida B.") == []
+    assert rows_containing("555-0188") == [] and rows_containing("5550188") == []
+    for signature in Signature.objects.all():
+        assert (signature.contact, signature.email, signature.processed_at is not None) == (
+            None,
+            "",
+            True,
+        )
