@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, URLField
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -182,6 +182,8 @@ def _status_action(status: str, label: str):
 
 @admin.register(Organization)
 class OrganizationAdmin(ExportCsvMixin, TimelineSavingMixin, SimpleHistoryAdmin):
+    # A website typed without a scheme ("example.org") is taken as https, as Django 6 will do.
+    formfield_overrides = {URLField: {"assume_scheme": "https"}}
     list_display = [
         "name",
         "sector",
