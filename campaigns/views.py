@@ -204,10 +204,10 @@ def sign(request, slug):
     if not closed_message or campaign.status == Campaign.Status.DRAFT:
         form_kwargs = {"campaign": campaign, "ip_address": client_ip(request)}
         if request.method == "POST":
-            form = SignatureForm(request.POST, **form_kwargs)
-            if form.is_valid():
+            signature, form = SignatureForm.submit(request.POST, **form_kwargs)
+            if signature is not None:
                 return redirect(
-                    "campaigns:thanks", slug=campaign.slug, share_code=form.signature.share_code
+                    "campaigns:thanks", slug=campaign.slug, share_code=signature.share_code
                 )
         else:
             form = SignatureForm(
@@ -320,12 +320,10 @@ def embed(request, slug):
             "embedded_by": organization,
         }
         if request.method == "POST":
-            form = EmbedSignatureForm(request.POST, **form_kwargs)
-            if form.is_valid():
+            signature, form = EmbedSignatureForm.submit(request.POST, **form_kwargs)
+            if signature is not None:
                 return redirect(
-                    "campaigns:embed_thanks",
-                    slug=campaign.slug,
-                    share_code=form.signature.share_code,
+                    "campaigns:embed_thanks", slug=campaign.slug, share_code=signature.share_code
                 )
         else:
             form = EmbedSignatureForm(

@@ -78,28 +78,40 @@ def rate_limit_hit(*, scope: str, key: str, limit: int, window: int) -> bool:
     return counter_increment(scope=scope, key=key, window=window) > limit
 
 
-_pipeline_clients: dict[str, object] = {}
+# Counts every key given in one atomic step; a key's first count sets its expiry.
+_INCREMENT_SCRIPT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+    counts[i] = redis.call('INCR', key)
+    if counts[i] == 1 then
+        redis.call('EXPIRE', key, ARGV[1])
+    end
+end
+return counts
+"""
+_increment_scripts: dict[str, object] = {}
 
 
 def counters_increment(*, items: list[tuple[str, str]], window: int) -> list[int]:
     """``counter_increment`` for several (scope, key) pairs at once; returns the counts in order.
 
-    On Redis: one round trip (INCR, and EXPIRE NX so the first count sets the expiry), through
-    one client per process and server, as Django's RedisCache builds a new client per call.
-    Elsewhere (the file cache of a laptop or ``make test``) it counts them one by one.
+    On Redis: one command (a Lua script run by its digest, so each call sends only the keys),
+    through one client per process and server, as Django's RedisCache builds a new client per
+    call. Elsewhere (the file cache of a laptop or ``make test``) it counts them one by one.
     """
     backend = getattr(cache, "_cache", None)
     if not hasattr(backend, "get_client") or not hasattr(backend, "_servers"):
         return [counter_increment(scope=s, key=k, window=window) for s, k in items]
     server = backend._servers[0]
-    client = _pipeline_clients.get(server)
-    if client is None:
-        client = _pipeline_clients[server] = backend.get_client(write=True)
+    script = _increment_scripts.get(server)
+    if script is None:
+        client = backend.get_client(write=True)
+        script = _increment_scripts[server] = client.register_script(_INCREMENT_SCRIPT)
     bucket = int(time.time()) // window
-    pipe = client.pipeline(transaction=False)
-    for scope, key in items:
-        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-        cache_key = cache.make_and_validate_key(f"ratelimit:{scope}:{bucket}:{digest}")
-        pipe.incr(cache_key)
-        pipe.expire(cache_key, window + 60, nx=True)
-    return [int(count) for count in pipe.execute()[0::2]]
+    keys = [
+        cache.make_and_validate_key(
+            f"ratelimit:{scope}:{bucket}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+        )
+        for scope, key in items
+    ]
+    return [int(count) for count in script(keys=keys, args=[window + 60])]

@@ -4,6 +4,7 @@ import threading
 import uuid
 
 import pytest
+from django.conf import settings
 from django.test import RequestFactory, override_settings
 
 from crm.ratelimit import client_ip, counter_increment, rate_limit_hit
@@ -76,3 +77,21 @@ def test_counters_counted_together_agree_with_counting_them_one_by_one():
     assert counters_increment(items=items, window=3600) == [2, 2]
     assert counter_increment(scope=scope, key="example.org", window=3600) == 3
     assert counters_increment(items=[(scope, "203.0.113.9")], window=3600) == [3]
+
+
+@pytest.mark.skipif(
+    "redis" not in settings.CACHES["default"]["BACKEND"].lower(), reason="counts in Redis"
+)
+def test_counters_counted_together_expire_after_their_window():
+    from django.core.cache import cache
+
+    from crm.ratelimit import counters_increment
+
+    scope = f"test-{uuid.uuid4().hex[:8]}"
+    counters_increment(items=[(scope, "example.org")], window=3600)
+    counters_increment(items=[(scope, "example.org")], window=3600)
+
+    client = cache._cache.get_client(write=True)
+    keys = client.keys(f"*ratelimit:{scope}:*")
+    assert len(keys) == 1
+    assert 3600 < client.ttl(keys[0]) <= 3660
