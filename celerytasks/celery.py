@@ -12,6 +12,7 @@ TASK_MODULES = [
     "celerytasks.imports",
     "celerytasks.accounts",
     "celerytasks.campaigns",
+    "celerytasks.mailings",
 ]
 
 app = Celery("crm", include=TASK_MODULES)

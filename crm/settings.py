@@ -8,6 +8,8 @@ With nothing set, the embedded defaults run on one machine with nothing installe
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from crm import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -50,6 +52,8 @@ INSTALLED_APPS = [
     "sesame",
     "members",
     "campaigns",
+    "toolkits",
+    "mailings",
     "celerytasks",
 ]
 
@@ -209,6 +213,29 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.get_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)
     }
+# --- Mailings (see mailings.services for how these fit together) ---------------------------
+COALITION_POSTAL_ADDRESS = env.get_str("COALITION_POSTAL_ADDRESS", "PO Box 1000, Atlanta, GA 30301")
+EMAIL_TIMEOUT = env.get_int("EMAIL_TIMEOUT", 30, minimum=1)
+# Messages per second across every worker together; 0 for no installation-wide limit (a
+# mailing can still have its own).
+MAILING_MAX_RATE = env.get_int("MAILING_MAX_RATE", 0, minimum=0)
+# A delivery claimed longer ago than this (its worker died mid-send) goes back to the queue.
+MAILING_SEND_LEASE = env.get_int("MAILING_SEND_LEASE", 120, minimum=EMAIL_TIMEOUT + 1)
+# A delivery published longer ago than this and never claimed (its task lost) is published again.
+MAILING_PUBLISH_LEASE = env.get_int("MAILING_PUBLISH_LEASE", 60, minimum=1)
+MAILING_PUMP_INTERVAL = env.get_int("MAILING_PUMP_INTERVAL", 2, minimum=1)
+MAILING_PUMP_LEASE = env.get_int("MAILING_PUMP_LEASE", 15, minimum=MAILING_PUMP_INTERVAL + 1)
+MAILING_WINDOW = env.get_int("MAILING_WINDOW", 1000, minimum=10)
+MAILING_MAX_ATTEMPTS = env.get_int("MAILING_MAX_ATTEMPTS", 6, minimum=1)
+MAILING_RETRY_BASE = env.get_int("MAILING_RETRY_BASE", 30, minimum=1)
+MAILING_RETRY_MAX = env.get_int("MAILING_RETRY_MAX", 600, minimum=1)
+_visibility = CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
+if _visibility and _visibility <= MAILING_RETRY_MAX:
+    raise ImproperlyConfigured(
+        "MAILING_RETRY_MAX must be shorter than CELERY_VISIBILITY_TIMEOUT: a countdown past the "
+        "visibility timeout would be handed to a second worker."
+    )
+
 # Workers consume this queue and tasks go to it; two installations sharing one broker (or the
 # test suite beside a running `make run`) each use their own.
 CELERY_TASK_DEFAULT_QUEUE = env.get_str("CELERY_DEFAULT_QUEUE", "celery")

@@ -65,3 +65,12 @@ class SignatureFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda o: str(o.contact))
     email = factory.LazyAttribute(lambda o: o.contact.email)
     confirmed_at = factory.LazyFunction(timezone.now)
+
+
+class MailingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "mailings.Mailing"
+
+    name = factory.Sequence(lambda n: f"Mailing {n}")
+    subject = "News for {{ organization }}"
+    body = "Dear {{ given_name }},\n\nHere is the news."
