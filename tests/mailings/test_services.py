@@ -4,6 +4,7 @@ import datetime
 import smtplib
 
 import pytest
+from django.conf import settings as django_settings
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -387,3 +388,32 @@ def test_one_pump_per_mailing_and_lost_tasks_are_published_again(
     )
     published, token = services.mailing_pump(mailing_id=mailing.pk, token=token)
     assert published == 10
+
+
+@pytest.mark.skipif(
+    "redis" not in django_settings.CACHES["default"]["BACKEND"].lower(),
+    reason="the shared rate counters live in Redis",
+)
+def test_the_send_rate_holds_across_callers_within_a_second(settings):
+    import threading
+
+    settings.MAILING_MAX_RATE = 0
+    members(1)
+    mailing = started(MailingFactory(send_rate=5))
+    allowed = []
+    barrier = threading.Barrier(20)
+
+    def ask():
+        barrier.wait()
+        allowed.append(services._rate_allows(mailing))
+
+    # Twenty askers at once, as twenty worker processes would: five get this second.
+    start = timezone.now()
+    threads = [threading.Thread(target=ask) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if timezone.now().second != start.second:
+        pytest.skip("the askers straddled a second boundary; each second has its own five")
+    assert allowed.count(True) == 5
