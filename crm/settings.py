@@ -179,15 +179,27 @@ DEFAULT_FROM_EMAIL = env.get_str("DEFAULT_FROM_EMAIL", f"{COALITION_NAME} <coali
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 _email = env.get_email("EMAIL_URL")
 EMAIL_BACKEND_OVERRIDE = env.get_str("EMAIL_BACKEND")
+# django-anymail's settings: every ANYMAIL_* variable without the prefix, e.g.
+# ANYMAIL_POSTMARK_SERVER_TOKEN. Read whatever the backend, because an ESP's bounce and complaint
+# webhooks (/anymail/<esp>/tracking/, see mailings.webhooks) also serve SMTP relays.
+ANYMAIL = {
+    key.removeprefix("ANYMAIL_"): value
+    for key, value in os.environ.items()
+    if key.startswith("ANYMAIL_")
+}
+# The HTTP basic auth ("user:password"; several, comma-separated, while rotating) an ESP puts in
+# its webhook URL. Without it the webhooks refuse every call: anyone could otherwise post a
+# forged complaint and stop a member's mail.
+_webhook_secrets = env.get_list("ANYMAIL_WEBHOOK_SECRET", [])
+if any(":" not in secret for secret in _webhook_secrets):
+    raise env.ConfigError("ANYMAIL_WEBHOOK_SECRET", "must be user:password (comma-separated).")
+ANYMAIL.pop("WEBHOOK_SECRET", None)
+if _webhook_secrets:
+    ANYMAIL["WEBHOOK_SECRET"] = _webhook_secrets
 if EMAIL_BACKEND_OVERRIDE:
     # Any provider django-anymail supports, configured from ANYMAIL_* variables, e.g.
     # EMAIL_BACKEND=anymail.backends.postmark.EmailBackend ANYMAIL_POSTMARK_SERVER_TOKEN=...
     EMAIL_BACKEND = EMAIL_BACKEND_OVERRIDE
-    ANYMAIL = {
-        key.removeprefix("ANYMAIL_"): value
-        for key, value in os.environ.items()
-        if key.startswith("ANYMAIL_")
-    }
 elif _email is not None:
     vars().update(_email)
 else:

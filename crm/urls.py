@@ -16,10 +16,16 @@ urlpatterns = [
     path("account/", include("members.urls_account")),
     path("campaigns/", include("campaigns.urls")),
     path("account/campaigns/", include("campaigns.urls_sign_on")),
+    path("toolkits/", include("toolkits.urls")),
+    path("account/toolkits/", include("toolkits.urls_account")),
     path("dashboard/campaigns/", include("campaigns.urls_convener")),
+    path("dashboard/mailings/", include("mailings.urls_convener")),
     path("dashboard/", include("members.urls_convener")),
     path("admin/members/import/", include("members.urls_import")),
     path("admin/", admin.site.urls),
+    path("mail/", include("mailings.urls_public")),
+    # anymail's webhook URLs (/anymail/<esp>/tracking/), guarded: see mailings.webhooks.
+    path("anymail/", include("mailings.webhooks")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

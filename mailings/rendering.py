@@ -11,6 +11,7 @@ filled per recipient, escaped in the HTML part.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -35,6 +36,7 @@ MERGE_FIELDS = {
     "coalition": "The coalition's name",
 }
 ALLOWED_TAGS = {"if", "else", "elif", "endif"}
+_MARKDOWN_LINK = re.compile(r"\[([^\]\n]+)\]\((\S+?)\)")
 ALLOWED_FILTERS = {"default", "upper", "lower", "title", "capfirst"}
 
 # A template engine of its own: no loaders, no libraries, no debug, nothing on the context but
@@ -103,6 +105,18 @@ def message_template_check(source: str, *, label: str) -> None:
         raise ValidationError([f"{label}: {message}" for message in dict.fromkeys(errors)])
 
 
+def message_fields_used(source: str) -> set[str]:
+    """The merge fields a template reads (its variables and {% if %} operands)."""
+    used = set()
+    for node in _nodes(_engine.from_string(source).nodelist):
+        expressions = [node.filter_expression] if isinstance(node, VariableNode) else []
+        if isinstance(node, IfNode):
+            for condition, _branch in node.conditions_nodelists:
+                expressions += _condition_expressions(condition)
+        used |= {e.var.var for e in expressions if isinstance(getattr(e.var, "var", None), str)}
+    return used
+
+
 @dataclass(frozen=True)
 class CompiledMessage:
     subject: Template
@@ -134,6 +148,7 @@ def message_render(compiled: CompiledMessage, fields: dict) -> tuple[str, str, s
     values = {name: fields.get(name, "") for name in MERGE_FIELDS}
     values["coalition"] = values["coalition"] or settings.COALITION_NAME
     subject = compiled.subject.render(Context(values, autoescape=False))
-    text = compiled.text.render(Context(values, autoescape=False))
+    # Markdown reads well as text, except links: "[sign](https://…)" becomes "sign (https://…)".
+    text = _MARKDOWN_LINK.sub(r"\1 (\2)", compiled.text.render(Context(values, autoescape=False)))
     html = compiled.html.render(Context(values, autoescape=True))
     return " ".join(subject.split()), text, html

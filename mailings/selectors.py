@@ -5,13 +5,30 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from campaigns.models import Campaign, Signature
 from campaigns.selectors import signature_counted_q
-from mailings.models import AudienceSegments, Delivery, Mailing, SignedFilter, Suppression
+from mailings.models import (
+    AudienceSegments,
+    Delivery,
+    Mailing,
+    ReminderRule,
+    SignedFilter,
+    Suppression,
+)
 from members.models import Affiliation, Contact, Organization
 
 
@@ -153,3 +170,81 @@ def contact_deliveries(contact: Contact) -> QuerySet[Delivery]:
         .select_related("mailing")
         .order_by("-created", "-pk")
     )
+
+
+# --- The conveners' pages (one query each; their query counts are asserted in the tests) ---
+
+
+def delivery_count(status: str):
+    """How many of a mailing's deliveries have ``status``, as a subquery on the mailing row:
+    it reads the (mailing, status) index, and a count of the mailings never touches
+    deliveries."""
+    counts = (
+        Delivery.objects.filter(mailing=OuterRef("pk"), status=status)
+        .order_by()
+        .values("mailing")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+
+
+def mailing_list_with_counts():
+    """Every mailing, newest first, with its campaign and its sent and failed counts, in one
+    query."""
+    return (
+        Mailing.objects.select_related("campaign")
+        .annotate(
+            sent_count=delivery_count(Delivery.Status.SENT),
+            failed_count=delivery_count(Delivery.Status.FAILED),
+        )
+        .order_by("-created", "-pk")
+    )
+
+
+def mailing_suppression_counts(mailing: Mailing) -> dict:
+    """How many addresses this mailing's messages put on the suppression list, by reason."""
+    reasons = Suppression.Reason
+    return Suppression.objects.filter(mailing=mailing).aggregate(
+        bounced=Count("pk", filter=Q(reason=reasons.BOUNCED)),
+        unsubscribed=Count("pk", filter=Q(reason=reasons.UNSUBSCRIBED)),
+        complained=Count("pk", filter=Q(reason=reasons.COMPLAINED)),
+    )
+
+
+def mailing_deliveries(mailing: Mailing, *, status: str = ""):
+    deliveries = Delivery.objects.filter(mailing=mailing).select_related("contact", "organization")
+    if status:
+        deliveries = deliveries.filter(status=status)
+    return deliveries.order_by("pk")
+
+
+def audience_first(mailing: Mailing, *, limit: int) -> list[dict]:
+    """The first recipients of the audience as it stands: contact, e-mail and organisation
+    (three queries however many)."""
+    rows = list(audience_rows(mailing)[:limit])
+    contacts = Contact.objects.in_bulk([row["contact_id"] for row in rows])
+    organizations = Organization.objects.select_related("sector").in_bulk(
+        [row["organization_id"] for row in rows]
+    )
+    return [
+        {
+            "contact": contacts.get(row["contact_id"]),
+            "organization": organizations.get(row["organization_id"]),
+            "email": row["contact__email"],
+        }
+        for row in rows
+    ]
+
+
+def reminder_rule_list():
+    return ReminderRule.objects.select_related("campaign", "toolkit").prefetch_related(
+        Prefetch("mailings", queryset=Mailing.objects.order_by("pk"))
+    )
+
+
+def suppression_list(*, query: str = ""):
+    rows = Suppression.objects.select_related("mailing").order_by("-created", "-pk")
+    if query:
+        rows = rows.filter(email__icontains=query)
+    return rows

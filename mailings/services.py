@@ -41,7 +41,7 @@ from django.utils import timezone
 from crm.errors import ApplicationError
 from crm.ratelimit import counters_increment
 from mailings.models import Delivery, Mailing, ReminderRule, SignedFilter, Suppression
-from mailings.rendering import message_compile, message_render
+from mailings.rendering import message_compile, message_fields_used, message_render
 from mailings.selectors import audience_count, audience_rows, contact_has_signed
 from members.models import Contact, Organization
 
@@ -58,15 +58,14 @@ def mailing_validate(mailing: Mailing) -> None:
     """Raises ValidationError when the subject or body has an unknown merge field or tag, or a
     campaign field is used without a campaign: the errors preview shows, never found at send."""
     errors = {}
+    uses_campaign = False
     try:
         message_compile(subject=mailing.subject, body=mailing.body)
     except ValidationError as error:
         errors["body"] = error.messages
-    uses_campaign = any(
-        field in text
-        for text in (mailing.subject, mailing.body)
-        for field in ("campaign", "signed")
-    )
+    else:
+        used = message_fields_used(mailing.subject) | message_fields_used(mailing.body)
+        uses_campaign = bool(used & {"campaign", "campaign_link", "signed"})
     if uses_campaign and not mailing.campaign_id:
         errors.setdefault("campaign", []).append(
             "Choose the campaign the campaign merge fields are about."
@@ -75,6 +74,29 @@ def mailing_validate(mailing: Mailing) -> None:
         errors.setdefault("signed", []).append("Choose the campaign to test signing against.")
     if errors:
         raise ValidationError(errors)
+
+
+def mailing_save(*, mailing: Mailing, fields: list[str], m2m: dict, user=None) -> Mailing:
+    """Saves a new mailing, or the changes to one that has not started (``fields`` and the
+    many-to-many values in ``m2m``); a scheduled mailing that is changed goes back to draft, to
+    be previewed and scheduled again."""
+    with transaction.atomic():
+        if mailing.pk is None:
+            mailing.created_by = user
+            mailing.save()
+        else:
+            current = Mailing.objects.select_for_update().get(pk=mailing.pk)
+            if current.status not in (Mailing.Status.DRAFT, Mailing.Status.SCHEDULED):
+                raise ApplicationError(
+                    f"This mailing is {current.get_status_display().lower()}: "
+                    "it can no longer be changed."
+                )
+            mailing.status = Mailing.Status.DRAFT
+            mailing.scheduled_at = None
+            mailing.save(update_fields=[*fields, "status", "scheduled_at", "modified"])
+        for name, values in m2m.items():
+            getattr(mailing, name).set(values)
+    return mailing
 
 
 def mailing_schedule(*, mailing: Mailing, at: datetime.datetime | None = None) -> Mailing:
@@ -719,6 +741,35 @@ def suppression_add(
                 contact.email_status = status
                 contact.save(update_fields=["email_status", "modified"])
     return existing
+
+
+def delivery_unsubscribe(*, delivery: Delivery) -> None:
+    """The person a delivery went to unsubscribes (through its link): their address goes on the
+    suppression list (idempotent) and, the first time, the unsubscription is noted on their
+    timeline."""
+    from members.models import Interaction
+    from members.services import interaction_record
+
+    with transaction.atomic():
+        if delivery.contact_id:
+            # Two POSTs at once (the mail client's one-click and the person's own button) wait
+            # for each other here, so the second sees the first's suppression and notes nothing.
+            list(Contact.objects.select_for_update().filter(pk=delivery.contact_id).values("pk"))
+        already = (
+            Suppression.objects.annotate(lower=Lower("email"))
+            .filter(lower=delivery.email.lower())
+            .exists()
+        )
+        suppression_add(
+            email=delivery.email, reason=Suppression.Reason.UNSUBSCRIBED, mailing=delivery.mailing
+        )
+        if not already and delivery.contact_id:
+            interaction_record(
+                kind=Interaction.Kind.EMAIL,
+                contact=delivery.contact,
+                subject="Unsubscribed from mailings",
+                text=f"Unsubscribed from mailings (via {delivery.mailing.name}).",
+            )
 
 
 # --- Reminders ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.utils.text import Truncator
 from simple_history.admin import SimpleHistoryAdmin
 
 from crm.errors import ApplicationError
+from mailings.admin import ContactDeliveryInline
 from members import accounts, exporting, privacy, services
 from members.models import (
     Affiliation,
@@ -266,7 +267,7 @@ class ContactAdmin(ExportCsvMixin, TimelineSavingMixin, SimpleHistoryAdmin):
     list_display = ["__str__", "email", "phone", "organization_list", "email_status", "language"]
     list_filter = ["email_status", "language", "affiliations__role", "organizations__sector"]
     search_fields = ["given_name", "family_name", "email", "organizations__name"]
-    inlines = [ContactAffiliationInline, ContactTimelineInline]
+    inlines = [ContactAffiliationInline, ContactTimelineInline, ContactDeliveryInline]
     readonly_fields = ["created", "modified"]
     raw_id_fields = ["user"]
     actions = ["export_selected_csv", "send_sign_in_link"]

@@ -78,7 +78,7 @@ def test_merged_values_are_escaped_in_html_and_kept_in_text():
     )
     assert subject == "For Smith & Sons"
     assert "Dear <b>Ana</b>," in text
-    assert "Please [sign](https://crm.example.org/campaigns/a/?ref=x&y)." in text
+    assert "Please sign (https://crm.example.org/campaigns/a/?ref=x&y)." in text
     assert "Dear &lt;b&gt;Ana&lt;/b&gt;," in html
     assert 'href="https://crm.example.org/campaigns/a/?ref=x&amp;y"' in html
     assert "Thank you" not in html
@@ -162,6 +162,14 @@ def test_campaign_merge_fields_need_a_campaign():
     with pytest.raises(ValidationError) as error:
         services.mailing_schedule(mailing=mailing)
     assert "campaign" in error.value.message_dict
+
+
+def test_words_like_campaign_in_plain_text_need_no_campaign():
+    members(1)
+    mailing = MailingFactory(subject="Our campaign news", body="We designed this for you.")
+    services.mailing_schedule(mailing=mailing)
+    mailing.refresh_from_db()
+    assert mailing.status == Mailing.Status.SCHEDULED
 
 
 def test_freezing_twice_adds_nobody_twice():

@@ -16,9 +16,11 @@ from campaigns.matching import MATCH_CERTAIN, MATCH_SUGGEST, email_canonical
 from campaigns.models import Campaign, CampaignResource, Signature
 from campaigns.services import campaign_signature_counts_refresh, share_code_new
 from crm.roles import convener_group_ensure
+from mailings.demo import mailings_demo_seed
 from members import demo as member_demo
 from members.models import Affiliation, Contact, Interaction, Organization, Sector
 from members.normalize import organization_match_key
+from toolkits.demo import toolkit_demo_seed
 
 CONVENER_USERNAME = "convener"
 CONVENER_DEFAULT_PASSWORD = "awareness-month-demo"  # noqa: S105 - a documented demo login
@@ -184,6 +186,8 @@ class Command(BaseCommand):
             self._contacts(organizations)
             campaign = self._campaign()
             self._signatures(campaign, organizations)
+            toolkit, _created = toolkit_demo_seed()  # links itself to the campaign
+            mailings_demo_seed(campaign=campaign, toolkit=toolkit)
             password = self._convener()
         counts = campaign_signature_counts_refresh()
         sign_ons = Signature.objects.filter(campaign=campaign, on_behalf_of__isnull=False)
