@@ -462,10 +462,15 @@ _connection = None
 
 
 def _mail_connection():
-    """One open connection per worker process, reused for every message it sends."""
+    """One open connection per worker process, reused for every message it sends; except for
+    the embedded default, the file backend, which writes one file per connection: a fresh one
+    per message keeps one message per file in var/mail/."""
     global _connection
     if _connection is None:
-        _connection = get_connection()
+        connection = get_connection()
+        if hasattr(connection, "file_path"):
+            return connection
+        _connection = connection
         _connection.open()
     return _connection
 

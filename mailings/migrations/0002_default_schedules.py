@@ -14,7 +14,7 @@ DEFAULT_SCHEDULES = [
     (
         "Make due reminders",
         "mailings.reminders",
-        300,
+        60,
         "Turns each reminder rule into a mailing when its time before the campaign's date comes.",
     ),
 ]
