@@ -232,7 +232,9 @@ EMAIL_TIMEOUT = env.get_int("EMAIL_TIMEOUT", 30, minimum=1)
 # mailing can still have its own).
 MAILING_MAX_RATE = env.get_int("MAILING_MAX_RATE", 0, minimum=0)
 # A delivery claimed longer ago than this (its worker died mid-send) goes back to the queue.
-MAILING_SEND_LEASE = env.get_int("MAILING_SEND_LEASE", 120, minimum=EMAIL_TIMEOUT + 1)
+# EMAIL_TIMEOUT bounds each SMTP step, and a message takes several (MAIL, RCPT, DATA, the end of
+# DATA): the lease must outlast a slow but live send, or that message would go out twice.
+MAILING_SEND_LEASE = env.get_int("MAILING_SEND_LEASE", 300, minimum=4 * EMAIL_TIMEOUT + 1)
 # A delivery published longer ago than this and never claimed (its task lost) is published again.
 MAILING_PUBLISH_LEASE = env.get_int("MAILING_PUBLISH_LEASE", 60, minimum=1)
 MAILING_PUMP_INTERVAL = env.get_int("MAILING_PUMP_INTERVAL", 2, minimum=1)

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from campaigns.models import Campaign
+from crm.markdown import markdown_html
 from mailings import services
 from mailings.models import LANGUAGES, Delivery, Mailing, ReminderRule, SignedFilter
 from mailings.rendering import message_template_check
@@ -20,6 +21,9 @@ from toolkits.models import Toolkit
 
 BODY_MAX = 50_000
 SEND_RATE_MAX = 10_000
+# How far ahead a mailing may be scheduled: a later date is surely a typo (and past year 9999 in
+# UTC, one the database cannot even store).
+SCHEDULE_AHEAD_MAX = datetime.timedelta(days=2 * 366)
 
 
 class MessageAndAudienceForm(forms.ModelForm):
@@ -86,6 +90,10 @@ class MessageAndAudienceForm(forms.ModelForm):
     def clean_body(self):
         body = self.cleaned_data["body"]
         message_template_check(body, label="Message")
+        # The HTML part is compiled from the body's Markdown, which turns entities and comments
+        # back into characters ("&#123;% lorem %&#125;" becomes "{% lorem %}"): that template is
+        # checked too, so no tag or field reaches a message that the body's check did not see.
+        message_template_check(markdown_html(body), label="Message")
         return body
 
     def _post_clean(self):
@@ -184,6 +192,8 @@ class ScheduleForm(PlainForm):
                 self.add_error("at", "Give the date and time to send it, or choose Send now.")
             elif at is not None and at < timezone.now() - datetime.timedelta(minutes=1):
                 self.add_error("at", "That time has passed: give a later one, or choose Send now.")
+            elif at is not None and at > timezone.now() + SCHEDULE_AHEAD_MAX:
+                self.add_error("at", "That is more than two years ahead: give an earlier time.")
         else:
             data["at"] = None
         return data

@@ -74,10 +74,13 @@ def _expression_errors(expression: FilterExpression) -> list[str]:
     name = getattr(expression.var, "var", None)
     if isinstance(name, str) and name not in MERGE_FIELDS:  # a variable, not a literal
         errors.append(f"{{{{ {name} }}}} is not a merge field.")
-    for func, _args in expression.filters:
+    for func, args in expression.filters:
         filter_name = getattr(func, "_filter_name", func.__name__)
         if filter_name not in ALLOWED_FILTERS:
             errors.append(f"The {filter_name} filter cannot be used in a message.")
+        for is_variable, argument in args:  # e.g. {{ given_name|default:organization }}
+            if is_variable and argument.literal is None and argument.var not in MERGE_FIELDS:
+                errors.append(f"{{{{ {argument.var} }}}} is not a merge field.")
     return errors
 
 
@@ -130,10 +133,14 @@ def _compile(subject: str, body: str) -> CompiledMessage:
     message_template_check(body, label="Message")
     # Markdown first, with the merge tags as plain text (braces and % mean nothing to Markdown),
     # then that HTML is compiled as a template of its own, which escapes what is merged into it.
+    # Markdown and the sanitiser turn entities and comments back into characters
+    # ("&#123;% lorem %&#125;" becomes "{% lorem %}"), so the HTML is checked as well.
+    html = markdown_html(body)
+    message_template_check(html, label="Message")
     return CompiledMessage(
         subject=_engine.from_string(subject),
         text=_engine.from_string(body),
-        html=_engine.from_string(markdown_html(body)),
+        html=_engine.from_string(html),
     )
 
 

@@ -140,11 +140,17 @@ def mailing_pause(*, mailing: Mailing) -> Mailing:
 
 
 def mailing_resume(*, mailing: Mailing) -> Mailing:
-    updated = Mailing.objects.filter(pk=mailing.pk, status=Mailing.Status.PAUSED).update(
-        status=Mailing.Status.SENDING, pump_lease_until=None, modified=timezone.now()
-    )
-    if not updated:
-        raise ApplicationError("Only a paused mailing can be resumed.")
+    with transaction.atomic():
+        updated = Mailing.objects.filter(pk=mailing.pk, status=Mailing.Status.PAUSED).update(
+            status=Mailing.Status.SENDING, pump_lease_until=None, modified=timezone.now()
+        )
+        if not updated:
+            raise ApplicationError("Only a paused mailing can be resumed.")
+        # Send tasks that ran while it was paused were used up: publish the queue again now,
+        # rather than after the publish lease.
+        Delivery.objects.filter(mailing=mailing, status=Delivery.Status.QUEUED).update(
+            enqueued_at=None
+        )
     transaction.on_commit(_dispatch_soon, robust=True)
     mailing.refresh_from_db()
     return mailing
@@ -186,9 +192,11 @@ def mailing_audience_freeze(*, mailing: Mailing) -> int:
         mailing = Mailing.objects.select_for_update().get(pk=mailing.pk)
         if mailing.audience_frozen_at is not None:
             return mailing.recipients
-        if mailing.status != Mailing.Status.SCHEDULED:
-            return 0
         now = timezone.now()
+        if mailing.status != Mailing.Status.SCHEDULED or (
+            mailing.scheduled_at is None or mailing.scheduled_at > now
+        ):
+            return 0  # unscheduled, or moved to a later time since the dispatcher listed it
         batch = []
         for row in audience_rows(mailing).iterator(chunk_size=FREEZE_BATCH):
             batch.append(
@@ -235,7 +243,11 @@ def mailings_dispatch(*, now: datetime.datetime | None = None) -> dict:
     for mailing in Mailing.objects.filter(
         status=Mailing.Status.SCHEDULED, scheduled_at__lte=now
     ).only("pk", "status"):
-        mailing_audience_freeze(mailing=mailing)
+        try:
+            mailing_audience_freeze(mailing=mailing)
+        except Exception:  # one mailing that cannot start must not hold back the others
+            logger.exception("Mailing %s could not start", mailing.pk)
+            continue
         started += 1
     stale = now - datetime.timedelta(seconds=settings.MAILING_SEND_LEASE)
     released = Delivery.objects.filter(
@@ -245,6 +257,16 @@ def mailings_dispatch(*, now: datetime.datetime | None = None) -> dict:
     ).update(status=Delivery.Status.QUEUED, enqueued_at=None, claimed_at=None, modified=now)
     if released:
         logger.warning("Returned %d deliveries claimed by a lost worker to the queue", released)
+    # A cancelled mailing sends nothing more: a claim its lost worker left is closed, not resent.
+    Delivery.objects.filter(
+        status=Delivery.Status.SENDING,
+        claimed_at__lt=stale,
+        mailing__status=Mailing.Status.CANCELLED,
+    ).update(
+        status=Delivery.Status.FAILED,
+        reason="Its worker was lost after the mailing was cancelled; it may not have left",
+        modified=now,
+    )
     pumps = []
     for mailing_id in Mailing.objects.filter(status=Mailing.Status.SENDING).values_list(
         "pk", flat=True
@@ -406,7 +428,9 @@ def _claim(delivery_id: int) -> Delivery | None:
 
 def _release(delivery: Delivery, *, countdown: float, reason: str) -> None:
     """Back to the queue, published again by the retry (enqueued_at is when it is due)."""
-    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
+    Delivery.objects.filter(
+        pk=delivery.pk, status=Delivery.Status.SENDING, claimed_at=delivery.claimed_at
+    ).update(
         status=Delivery.Status.QUEUED,
         claimed_at=None,
         enqueued_at=timezone.now() + datetime.timedelta(seconds=countdown),
@@ -417,7 +441,11 @@ def _release(delivery: Delivery, *, countdown: float, reason: str) -> None:
 
 def _finish(delivery: Delivery, *, status: str, reason: str = "", message_id: str = "") -> None:
     now = timezone.now()
-    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
+    # Only while the claim is still this task's: one that outlived the send lease was returned
+    # to the queue and may be another task's claim now.
+    Delivery.objects.filter(
+        pk=delivery.pk, status=Delivery.Status.SENDING, claimed_at=delivery.claimed_at
+    ).update(
         status=status,
         reason=reason[:300],
         message_id=message_id[:300],
@@ -814,6 +842,9 @@ def reminders_run(*, now: datetime.datetime | None = None) -> list[int]:
 
 
 def _reminder_mailing_create(rule: ReminderRule) -> Mailing | None:
+    """The rule's mailing, made and scheduled in one transaction (a crash in between cannot
+    leave a draft that keeps the rule from firing). One that cannot be scheduled (nobody left
+    to remind, a template error) is kept, cancelled, with the reason in the log."""
     try:
         with transaction.atomic():
             mailing = Mailing.objects.create(
@@ -830,11 +861,12 @@ def _reminder_mailing_create(rule: ReminderRule) -> Mailing | None:
             )
             mailing.sectors.set(rule.sectors.all())
             mailing.tags.set(rule.tags.all())
+            try:
+                with transaction.atomic():
+                    mailing_schedule(mailing=mailing)
+            except (ApplicationError, ValidationError) as error:
+                logger.warning("Reminder %s not sent: %s", rule.pk, error)
+                Mailing.objects.filter(pk=mailing.pk).update(status=Mailing.Status.CANCELLED)
     except IntegrityError:
         return None  # another beat made it
-    try:
-        mailing_schedule(mailing=mailing)
-    except (ApplicationError, ValidationError) as error:
-        logger.warning("Reminder %s not sent: %s", rule.pk, error)
-        Mailing.objects.filter(pk=mailing.pk).update(status=Mailing.Status.CANCELLED)
     return mailing

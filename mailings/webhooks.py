@@ -2,9 +2,10 @@
 
 Two parts:
 
-* ``urlpatterns``: anymail's webhook URLs (``/anymail/<esp>/tracking/`` and the rest), with two
+* ``urlpatterns``: anymail's webhook URLs (``/anymail/<esp>/tracking/`` and the rest), with
   refusals added to its views. A call is refused (400) while no ``ANYMAIL_WEBHOOK_SECRET`` is
-  set, where anymail would only warn and accept anyone's forged complaint; and a body the
+  set, where anymail would only warn and accept anyone's forged complaint, or while a setting
+  the provider's view needs (e.g. Mailgun's signing key) is missing; and a body the
   provider's parser cannot read is a 400, not a 500 (a 500 makes the provider send the same
   unreadable body again and again).
 * ``tracking_received``, connected to ``anymail.signals.tracking`` in ``MailingsConfig.ready``:
@@ -32,6 +33,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import URLPattern
 from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
 
 from mailings import services
 from mailings.models import Delivery, Suppression
@@ -147,12 +150,36 @@ def _guarded(view_class):
     """anymail's webhook view, refusing calls while no secret is set and unreadable bodies."""
 
     class Guarded(view_class):
+        def __init__(self, **kwargs):
+            # Some providers' views need a setting of their own (Mailgun's signing key, ...) and
+            # raise while it is missing: a provider this installation does not use is refused,
+            # not a 500 for every call to its URL.
+            self.unconfigured = ""
+            try:
+                super().__init__(**kwargs)
+            except AnymailConfigurationError as error:
+                self.unconfigured = str(error)
+
+        # CSRF-exempt like anymail's own dispatch: as_view() takes the mark from this method.
+        @method_decorator(csrf_exempt)
+        def dispatch(self, request, *args, **kwargs):
+            if self.unconfigured:
+                raise AnymailWebhookValidationFailure(
+                    f"{self.esp_name} webhook refused: {self.unconfigured}"
+                )
+            return super().dispatch(request, *args, **kwargs)
+
         def run_validators(self, request):
             if getattr(self, "warn_if_no_basic_auth", False) and not self.basic_auth:
                 raise AnymailWebhookValidationFailure(
                     f"{self.esp_name} webhook refused: ANYMAIL_WEBHOOK_SECRET is not set."
                 )
-            super().run_validators(request)
+            try:
+                super().run_validators(request)
+            except AnymailConfigurationError as error:  # e.g. Mandrill's key, checked per call
+                raise AnymailWebhookValidationFailure(
+                    f"{self.esp_name} webhook refused: {error}"
+                ) from error
 
         def parse_events(self, request):
             try:

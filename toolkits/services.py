@@ -7,6 +7,8 @@ is never stale. Markdown (introduction, talking points) is turned into sanitised
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -348,6 +350,11 @@ def link_clean(url: str) -> str:
         raise ValidationError(
             {"url": "Please enter a full web address starting with https:// (or http://)."}
         ) from None
+    if "@" in urlsplit(url).netloc:
+        # "https://polarisproject.org@elsewhere.example/" reads as one site and opens another.
+        raise ValidationError(
+            {"url": "Please use the page's own address, with no name or password before an @."}
+        )
     return url
 
 
