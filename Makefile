@@ -6,7 +6,7 @@ PORT ?= 8000
 export PORT
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: run test check lint install install-dev lock clean
+.PHONY: run test check lint install install-dev lock clean bench-mail
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; $(PYTHON) is " + sys.version.split()[0] + ". Set PYTHON=python3.11 (or newer).")'
@@ -50,6 +50,10 @@ check: install-dev
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	DJANGO_DEBUG=false DJANGO_SECRET_KEY=check-deploy-$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
 		DJANGO_ALLOWED_HOSTS=crm.example.org $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+## bench-mail: a 10,000-recipient mailing on PostgreSQL, Redis, a worker and a local SMTP sink
+bench-mail: install-dev
+	$(BIN)/python bench/mailing_send.py
 
 ## lock: re-pin requirements*.txt from requirements*.in
 lock:

@@ -720,8 +720,8 @@ def report(r: dict, *, stack, args, command) -> None:
         "smtp_sink.py`) that logs each message as it accepts it. A warm-up mailing of "
         f"{args.warmup} recipients goes first.",
         "",
-        "- Freeze: `mailing_audience_freeze` (one `Delivery` per person, inserted in batches "
-        "with ON CONFLICT DO NOTHING), timed in the benchmark's process.",
+        "- Freeze: `mailing_audience_freeze` (one `Delivery` per person, unique per mailing and "
+        "contact), timed in the benchmark's process.",
         "- Send rate: messages accepted by the sink from its first to its last message of the "
         "mailing (the dispatcher, the pump, one task per message, each claim and stamp).",
         "- Ceiling: a plain `smtplib` loop in one process that builds the same messages "
