@@ -125,6 +125,7 @@ class CompiledMessage:
     subject: Template
     text: Template
     html: Template
+    fields: frozenset[str]  # the merge fields the subject and body read
 
 
 @functools.lru_cache(maxsize=64)
@@ -141,6 +142,7 @@ def _compile(subject: str, body: str) -> CompiledMessage:
         subject=_engine.from_string(subject),
         text=_engine.from_string(body),
         html=_engine.from_string(html),
+        fields=frozenset(message_fields_used(subject) | message_fields_used(body)),
     )
 
 
