@@ -3,7 +3,6 @@
 import logging
 
 from celery import shared_task
-from django.conf import settings
 
 from mailings import services
 
@@ -21,11 +20,9 @@ def dispatch_mailings() -> dict:
 
 @shared_task(name="mailings.pump")
 def pump_mailing(mailing_id: int, token: str) -> int:
-    """Publishes the next window of a sending mailing's deliveries and runs again in a moment
-    while the mailing sends; one chain per mailing (the pump lease)."""
-    published, token = services.mailing_pump(mailing_id=mailing_id, token=token)
-    if token is not None:
-        pump_mailing.apply_async((mailing_id, token), countdown=settings.MAILING_PUMP_INTERVAL)
+    """Publishes the next window of a sending mailing's deliveries; while the mailing sends,
+    the service publishes this task's next run first. One chain per mailing (the pump lease)."""
+    published, _token = services.mailing_pump(mailing_id=mailing_id, token=token)
     return published
 
 

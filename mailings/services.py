@@ -13,7 +13,10 @@ How a mailing is sent, and why nobody gets it twice:
 4. ``delivery_send`` claims its delivery (queued -> sending, one conditional UPDATE) before the
    message leaves and stamps it sent after. Only the task that claimed it sends it. A claim older
    than the send lease (its worker died mid-send) goes back to the queue: those messages, in
-   flight at a kill, are the only ones that can arrive twice.
+   flight at a kill, are the only ones that can arrive twice. Claims are stamped and aged by the
+   database's clock, so workers on machines whose clocks disagree still agree on a lapsed claim;
+   a claim is known by its attempt number, so a sender that outlived its lease cannot finish the
+   claim that replaced it.
 5. Transient SMTP or provider errors put the delivery back with a capped exponential backoff
    (never longer than the broker's visibility timeout); permanent ones mark it failed and the
    rest go on. The send rate holds across all workers through shared counters in Redis.
@@ -34,8 +37,8 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q, Value
+from django.db.models.functions import Lower, Now
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -242,6 +245,7 @@ def mailings_dispatch(*, now: datetime.datetime | None = None) -> dict:
     """Beat's step: freezes the audiences of due mailings, returns deliveries stuck in a claim
     past the send lease to the queue, finishes mailings with nothing left, and starts a pump for
     every sending mailing that has none. Safe to run twice, or twice at once."""
+    clock = Value(now) if now else Now()
     now = now or timezone.now()
     started = 0
     for mailing in Mailing.objects.filter(
@@ -253,7 +257,7 @@ def mailings_dispatch(*, now: datetime.datetime | None = None) -> dict:
             logger.exception("Mailing %s could not start", mailing.pk)
             continue
         started += 1
-    stale = now - datetime.timedelta(seconds=settings.MAILING_SEND_LEASE)
+    stale = _minus(clock, seconds=settings.MAILING_SEND_LEASE)
     released = Delivery.objects.filter(
         status=Delivery.Status.SENDING,
         claimed_at__lt=stale,
@@ -289,6 +293,19 @@ def mailings_dispatch(*, now: datetime.datetime | None = None) -> dict:
 
         transaction.on_commit(publish, robust=True)
     return {"started": started, "released": released, "pumps": len(pumps)}
+
+
+def _minus(clock, *, seconds: float):
+    """The database-side time ``seconds`` before ``clock`` (an expression such as ``Now()``)."""
+    return ExpressionWrapper(
+        clock - datetime.timedelta(seconds=seconds), output_field=DateTimeField()
+    )
+
+
+def _plus(clock, *, seconds: float):
+    return ExpressionWrapper(
+        clock + datetime.timedelta(seconds=seconds), output_field=DateTimeField()
+    )
 
 
 def _pump_lease_take(mailing_id: int, *, now: datetime.datetime) -> str | None:
@@ -339,10 +356,15 @@ def _window(mailing: Mailing) -> int:
 
 def mailing_pump(*, mailing_id: int, token: str) -> tuple[int, str | None]:
     """Publishes send tasks for the mailing's queued deliveries, keeping at most a window of
-    them waiting in the broker; returns (published, the token for the next run, or None when
-    the pump should stop: the mailing is done, paused or cancelled, or another pump holds it).
-    A delivery published longer ago than the publish lease and never claimed (its task lost)
-    is published again."""
+    them waiting in the broker, and its own next run first, so that run does not wait behind
+    the window it publishes; returns (published, the token for the next run, or None when the
+    pump stops: the mailing is done, paused or cancelled, or another pump holds it).
+
+    A published delivery is taken for lost (a broker that restarted empty, a worker killed
+    holding it) only when it has waited longer than the publish lease *and* the mailing has
+    sent nothing for that long: a queue that drains slowly (a slow provider, a low rate) is
+    not republished under itself. Lost deliveries are published again; a duplicate task is
+    harmless, the claim sends each message once."""
     now = timezone.now()
     token = _pump_lease_renew(mailing_id, token, now=now)
     if token is None:
@@ -350,27 +372,37 @@ def mailing_pump(*, mailing_id: int, token: str) -> tuple[int, str | None]:
     mailing = Mailing.objects.get(pk=mailing_id)
     if _mailing_finish_if_done(mailing_id, now=now):
         return 0, None
-    lost_before = now - datetime.timedelta(seconds=settings.MAILING_PUBLISH_LEASE)
+    from celerytasks.mailings import pump_mailing, send_delivery
+
+    pump_mailing.apply_async((mailing_id, token), countdown=settings.MAILING_PUMP_INTERVAL)
+    lost_before = _minus(Now(), seconds=settings.MAILING_PUBLISH_LEASE)
     queued = Delivery.objects.filter(mailing_id=mailing_id, status=Delivery.Status.QUEUED)
-    waiting = queued.filter(enqueued_at__gte=lost_before).count()
-    room = _window(mailing) - waiting
+    stalled = not Delivery.objects.filter(
+        mailing_id=mailing_id, sent_at__gte=lost_before
+    ).exists()
+    if stalled:
+        waiting = queued.filter(enqueued_at__gte=lost_before, enqueued_at__lte=Now())
+        candidates = Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=lost_before)
+    else:
+        # Published and due, not yet claimed: the tasks waiting in the broker. (A delivery due
+        # later waits for its retry, which is a task of its own.)
+        waiting = queued.filter(enqueued_at__lte=Now())
+        candidates = Q(enqueued_at__isnull=True)
+    room = _window(mailing) - waiting.count()
     published = []
     if room > 0:
         with transaction.atomic():
             published = list(
-                queued.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=lost_before))
+                queued.filter(candidates)
                 .order_by("pk")
                 .select_for_update(skip_locked=True)
                 .values_list("pk", flat=True)[:room]
             )
             Delivery.objects.filter(pk__in=published, status=Delivery.Status.QUEUED).update(
-                enqueued_at=now
+                enqueued_at=Now()
             )
-    if published:
-        from celerytasks.mailings import send_delivery
-
-        for delivery_id in published:
-            send_delivery.delay(delivery_id)
+    for delivery_id in published:
+        send_delivery.delay(delivery_id)
     return len(published), token
 
 
@@ -405,22 +437,25 @@ def _rate_allows(mailing: Mailing) -> bool:
     return all(count <= limit for count, limit in zip(counts, limits, strict=True))
 
 
-def _claim(delivery_id: int) -> datetime.datetime | None:
-    """queued -> sending, only while the mailing is sending; returns the claim's time (which
-    stamps its end), None when another task has it, it is done, or the mailing is paused or
-    cancelled."""
-    now = timezone.now()
+def _claim(delivery: Delivery) -> bool:
+    """queued -> sending, only while the mailing is sending and the delivery is as it was read
+    (the same attempt); stamped by the database's clock. False when another task has it, it is
+    done, or the mailing is paused or cancelled. The claim is known by its attempt number."""
     claimed = Delivery.objects.filter(
-        pk=delivery_id,
+        pk=delivery.pk,
         status=Delivery.Status.QUEUED,
+        attempts=delivery.attempts,
         mailing__status=Mailing.Status.SENDING,
     ).update(
         status=Delivery.Status.SENDING,
-        claimed_at=now,
+        claimed_at=Now(),
         attempts=F("attempts") + 1,
-        modified=now,
+        modified=timezone.now(),
     )
-    return now if claimed else None
+    if claimed:
+        delivery.status = Delivery.Status.SENDING
+        delivery.attempts += 1
+    return bool(claimed)
 
 
 # The mailings this process is sending, with their campaign and toolkit: every message needs
@@ -446,11 +481,11 @@ def _mailing_for_send(mailing_id: int, modified: datetime.datetime) -> Mailing:
 def _release(delivery: Delivery, *, countdown: float, reason: str) -> None:
     """Back to the queue, published again by the retry (enqueued_at is when it is due)."""
     Delivery.objects.filter(
-        pk=delivery.pk, status=Delivery.Status.SENDING, claimed_at=delivery.claimed_at
+        pk=delivery.pk, status=Delivery.Status.SENDING, attempts=delivery.attempts
     ).update(
         status=Delivery.Status.QUEUED,
         claimed_at=None,
-        enqueued_at=timezone.now() + datetime.timedelta(seconds=countdown),
+        enqueued_at=_plus(Now(), seconds=countdown),
         reason=reason[:300],
         modified=timezone.now(),
     )
@@ -461,7 +496,7 @@ def _finish(delivery: Delivery, *, status: str, reason: str = "", message_id: st
     # Only while the claim is still this task's: one that outlived the send lease was returned
     # to the queue and may be another task's claim now.
     Delivery.objects.filter(
-        pk=delivery.pk, status=Delivery.Status.SENDING, claimed_at=delivery.claimed_at
+        pk=delivery.pk, status=Delivery.Status.SENDING, attempts=delivery.attempts
     ).update(
         status=status,
         reason=reason[:300],
@@ -565,11 +600,8 @@ def delivery_send(*, delivery_id: int) -> str:
     if not _rate_allows(delivery.mailing):
         # This second's messages are spent: try again in the next one (jittered, not a secret).
         raise TransientSendError("send rate reached", countdown=random.uniform(0.2, 1.2))  # noqa: S311
-    claimed_at = _claim(delivery_id)
-    if claimed_at is None:
+    if not _claim(delivery):
         return "busy"
-    delivery.status, delivery.claimed_at = Delivery.Status.SENDING, claimed_at
-    delivery.attempts += 1
     skip = _skip_reason(delivery)
     if skip:
         _finish(delivery, status=Delivery.Status.SKIPPED, reason=skip)

@@ -398,6 +398,26 @@ def test_one_pump_per_mailing_and_lost_tasks_are_published_again(
     assert published == 10
 
 
+def test_a_slowly_draining_queue_is_not_published_again_under_itself(settings):
+    """Tasks older than the publish lease while the mailing still sends are waiting behind a
+    slow provider, not lost: publishing them again would only grow the queue."""
+    settings.MAILING_WINDOW = 10
+    members(15)
+    mailing = started(MailingFactory())
+    token = services._pump_lease_take(mailing.pk, now=timezone.now())
+    published, token = services.mailing_pump(mailing_id=mailing.pk, token=token)
+    assert published == 10
+    long_ago = timezone.now() - datetime.timedelta(seconds=settings.MAILING_PUBLISH_LEASE + 1)
+    Delivery.objects.filter(mailing=mailing).exclude(enqueued_at=None).update(enqueued_at=long_ago)
+    first = mailing.deliveries.exclude(enqueued_at=None).first()
+    assert services.delivery_send(delivery_id=first.pk) == "sent"  # the queue moves, slowly
+
+    published, token = services.mailing_pump(mailing_id=mailing.pk, token=token)
+
+    assert published == 1  # the window's one free place, for a delivery never published
+    assert mailing.deliveries.filter(status="queued", enqueued_at=long_ago).count() == 9
+
+
 @pytest.mark.skipif(
     "redis" not in django_settings.CACHES["default"]["BACKEND"].lower(),
     reason="the shared rate counters live in Redis",
