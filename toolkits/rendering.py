@@ -1,9 +1,11 @@
 """A toolkit inside an e-mail: HTML (inline styles, no scripts) and plain text.
 
 A mailing renders the same toolkit for thousands of recipients, so the result is kept in this
-process per (toolkit, its ``modified`` stamp, organisation, the link it shares): services stamp
-the toolkit on every change to it or its parts, so an edit is seen at once. A member
-organisation's own link is read again at most every LINK_SECONDS.
+process per (toolkit, its ``modified`` stamp, the link it shares): services stamp the toolkit
+on every change to it or its parts, so an edit is seen at once; the organisation's address of
+the public page (``?org=``) is filled in afterwards, so a mailing to every member keeps one
+rendering per distinct link, not one per organisation. A member organisation's own link is
+read again at most every LINK_SECONDS.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils.html import escape
 
 from members.models import Organization
 from toolkits.models import Toolkit
@@ -64,23 +68,30 @@ def toolkit_email_parts(toolkit: Toolkit, *, organization: Organization | None =
     in place of the toolkit's when it has one), threads numbered, graphics as absolute image
     addresses with their alt text, hashtags, resources and the link to the public page."""
     own_link = _own_link(toolkit, organization)
-    key = (
-        toolkit.pk,
-        toolkit.modified,
-        organization.pk if organization else None,
-        organization.slug if organization else "",
-        own_link,
-    )
+    # Organisations differ only by their own link and the ?org= of the page's address: one
+    # rendering serves every organisation that shares a link, the address filled in after.
+    key = (toolkit.pk, toolkit.modified, organization is not None, own_link)
     with _lock:
-        if key in _rendered:
+        parts = _rendered.get(key)
+        if parts is not None:
             _rendered.move_to_end(key)
-            return _rendered[key]
-    parts = _render(toolkit, organization, own_link)
-    with _lock:
-        _rendered[key] = parts
-        while len(_rendered) > CACHE_SIZE:
-            _rendered.popitem(last=False)
-    return parts
+    if parts is None:
+        stand_in = Organization(slug=_SLUG_STAND_IN) if organization is not None else None
+        parts = _render(toolkit, stand_in, own_link)
+        with _lock:
+            _rendered[key] = parts
+            while len(_rendered) > CACHE_SIZE:
+                _rendered.popitem(last=False)
+    if organization is None:
+        return parts
+    query = urlencode({"org": organization.slug})
+    stand_in_query = urlencode({"org": _SLUG_STAND_IN})
+    html, text = parts
+    return html.replace(stand_in_query, escape(query)), text.replace(stand_in_query, query)
+
+
+# Stands for an organisation's slug while its toolkit e-mail is rendered; a slug never has it.
+_SLUG_STAND_IN = "org-slug-stand-in-5f1c"
 
 
 def _render(toolkit, organization, own_link) -> tuple[str, str]:

@@ -89,6 +89,22 @@ def test_an_organisation_costs_one_query_once_rendered(toolkit, django_assert_nu
         toolkit_email_parts(toolkit, organization=organization)
 
 
+def test_organisations_without_a_link_of_their_own_share_one_rendering(
+    toolkit, django_assert_num_queries
+):
+    """A mailing to every member renders the toolkit once, not once per organisation; each
+    still gets the address of the page that names it."""
+    harbor, bridge = OrganizationFactory(slug="harbor-light"), OrganizationFactory(slug="bridge")
+    harbor_html, harbor_text = toolkit_email_parts(toolkit, organization=harbor)
+    with django_assert_num_queries(1):  # bridge's own link (none), nothing rendered again
+        bridge_html, bridge_text = toolkit_email_parts(toolkit, organization=bridge)
+    assert f"{SITE}/toolkits/facts-first/?org=bridge" in bridge_html
+    assert f"{SITE}/toolkits/facts-first/?org=bridge" in bridge_text
+    assert "harbor-light" not in bridge_html + bridge_text
+    assert bridge_html == harbor_html.replace("?org=harbor-light", "?org=bridge")
+    assert bridge_text == harbor_text.replace("?org=harbor-light", "?org=bridge")
+
+
 @pytest.mark.parametrize("size", [1, 5], ids=["one-of-each", "many"])
 def test_first_rendering_query_count(django_assert_num_queries, size):
     toolkit = toolkit_build(
