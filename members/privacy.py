@@ -14,6 +14,7 @@ from django.db.models.functions import Replace
 from campaigns.matching import email_canonical
 from campaigns.models import Signature
 from crm.errors import ApplicationError
+from mailings.models import Delivery
 from members.models import Affiliation, Contact, Interaction
 
 ERASED_SIGNER_NAME = "Erased signer"
@@ -88,6 +89,11 @@ def person_export(*, contact: Contact) -> dict:
             "created",
         )
     )
+    mailings = (
+        Delivery.objects.filter(contact=contact)
+        .order_by("created")
+        .values("mailing__name", "mailing__subject", "email", "status", "sent_at", "created")
+    )
     user = contact.user
     data = {
         "contact": {field: getattr(contact, field) for field in CONTACT_FIELDS},
@@ -111,6 +117,14 @@ def person_export(*, contact: Contact) -> dict:
                 "organization": row.pop("organization__name"),
             }
             for row in signatures
+        ],
+        "mailings": [
+            {
+                "mailing": row.pop("mailing__name"),
+                "subject": row.pop("mailing__subject"),
+                **row,
+            }
+            for row in mailings
         ],
         "history": {
             "contact": _history_rows(
@@ -174,6 +188,13 @@ def person_erase(*, contact: Contact, actor) -> None:
             Interaction.objects.filter(**{f"{field}__icontains": email}).update(
                 **{field: Replace(field, Value(email), Value(ERASED_TEXT))}
             )
+
+        # The mail sent to them stays counted on its mailing, without their address. (An
+        # address on the suppression list stays there: it is what keeps a later import or
+        # sign-up from mailing someone who asked not to be mailed.)
+        Delivery.objects.filter(contact=contact).update(
+            email="", contact=None, reason=Replace("reason", Value(email), Value(ERASED_TEXT))
+        )
 
         Affiliation.objects.filter(contact=contact).delete()
         contact.delete()

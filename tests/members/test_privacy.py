@@ -15,8 +15,14 @@ from campaigns.models import Signature
 from campaigns.services import campaign_signature_counts_refresh
 from crm.errors import ApplicationError
 from members import privacy, services
+from mailings.models import Delivery
 from members.models import Affiliation, Contact, Interaction, Tombstone
-from tests.factories import CampaignFactory, OrganizationFactory, SignatureFactory
+from tests.factories import (
+    CampaignFactory,
+    MailingFactory,
+    OrganizationFactory,
+    SignatureFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +71,15 @@ def person(convener):
         show_publicly=True,
     )
     SignatureFactory.create_batch(3, campaign=statement, show_publicly=True)
+    Delivery.objects.create(
+        mailing=MailingFactory(name="January toolkit", subject="The January toolkit"),
+        contact=contact,
+        organization=organization,
+        email=EMAIL,
+        status=Delivery.Status.SENT,
+        sent_at=timezone.now(),
+        message_id="<toolkit-1@crm.example.org>",
+    )
     return contact
 
 
@@ -123,6 +138,9 @@ def test_the_export_holds_everything_about_the_person(person):
     assert [row["history_type"] for row in data["history"]["contact"]] == ["+", "~", "~"]
     assert data["history"]["contact"][0]["history_user__username"] == "ada"
     assert [row["role"] for row in data["history"]["affiliations"]] == ["editor"]
+    assert [(m["mailing"], m["subject"], m["email"], m["status"]) for m in data["mailings"]] == [
+        ("January toolkit", "The January toolkit", EMAIL, "sent")
+    ]
     assert data["account"]["username"] == EMAIL
     assert data["account"]["last_login"] is None
     json.dumps(data)  # plain JSON, nothing left for an encoder to guess
@@ -174,6 +192,9 @@ def test_erasure_leaves_the_email_nowhere_and_the_counts_unchanged(person, conve
     note = Interaction.objects.get()  # the note about Rosa alone is gone
     assert (note.organization, note.contact) == (organization, None)
     assert note.text == "Rosa ([erased]) will host the January training."
+    # The mailing's figures stay right: the delivery stays, without the address.
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.email, delivery.contact) == ("sent", "", None)
 
 
 def test_erasure_needs_permission_to_delete_contacts(person):
