@@ -40,9 +40,12 @@ run: install
 	@echo
 	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile -p $(PORT)
 
-## test: install and run the whole test suite
+## test: install and run the whole test suite (in TEST_WORKERS processes, then the tests that
+## start real workers and kill them, one at a time)
+TEST_WORKERS ?= auto
 test: install-dev
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not integration"
+	$(BIN)/pytest -p no:xdist -m integration
 
 ## check: lint, missing migrations and the production deploy check
 check: install-dev
