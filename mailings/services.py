@@ -377,9 +377,7 @@ def mailing_pump(*, mailing_id: int, token: str) -> tuple[int, str | None]:
     pump_mailing.apply_async((mailing_id, token), countdown=settings.MAILING_PUMP_INTERVAL)
     lost_before = _minus(Now(), seconds=settings.MAILING_PUBLISH_LEASE)
     queued = Delivery.objects.filter(mailing_id=mailing_id, status=Delivery.Status.QUEUED)
-    stalled = not Delivery.objects.filter(
-        mailing_id=mailing_id, sent_at__gte=lost_before
-    ).exists()
+    stalled = not Delivery.objects.filter(mailing_id=mailing_id, sent_at__gte=lost_before).exists()
     if stalled:
         waiting = queued.filter(enqueued_at__gte=lost_before, enqueued_at__lte=Now())
         candidates = Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=lost_before)

@@ -14,8 +14,8 @@ from django.utils import timezone
 from campaigns.models import Signature
 from campaigns.services import campaign_signature_counts_refresh
 from crm.errors import ApplicationError
-from members import privacy, services
 from mailings.models import Delivery
+from members import privacy, services
 from members.models import Affiliation, Contact, Interaction, Tombstone
 from tests.factories import (
     CampaignFactory,
