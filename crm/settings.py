@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "simple_history",
     "sesame",
@@ -54,6 +56,7 @@ INSTALLED_APPS = [
     "campaigns",
     "toolkits",
     "mailings",
+    "api",
     "celerytasks",
 ]
 
@@ -289,6 +292,40 @@ LOGGING = {
 }
 
 REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ScopePermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PartnerRateThrottle"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.SyncCursorPagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Requests per window (seconds) per partner key, signed-in person or address; 0 turns it off.
+API_RATE_LIMIT = env.get_int("API_RATE_LIMIT", 1200, minimum=0)
+API_RATE_WINDOW = env.get_int("API_RATE_WINDOW", 60, minimum=1)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Coalition CRM API",
+    "DESCRIPTION": (
+        "The member directory, campaigns, toolkits and mailings of the coalition, for partners' "
+        "tools. Send `Authorization: Bearer <key>` (keys carry scopes). Lists are cursor-paged; "
+        "`modified_since` returns what changed and, on the first page, what was deleted. Every "
+        "error has the shape `{message, code, errors}`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {},
 }

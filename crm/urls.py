@@ -24,6 +24,8 @@ urlpatterns = [
     path("admin/members/import/", include("members.urls_import")),
     path("admin/", admin.site.urls),
     path("mail/", include("mailings.urls_public")),
+    path("api/", include("api.urls")),
+    path("osdi/v1/", include("api.osdi.urls")),
     # anymail's webhook URLs (/anymail/<esp>/tracking/), guarded: see mailings.webhooks.
     path("anymail/", include("mailings.webhooks")),
 ]

@@ -1,0 +1,75 @@
+"""The base of every /api/v1/ resource: scopes, organisation narrowing, filters, cursor pages and
+tombstones for incremental sync."""
+
+from __future__ import annotations
+
+from django.utils.dateparse import parse_datetime
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import filters, viewsets
+
+from api.access import Access, access_of
+from api.pagination import SyncCursorPagination
+from api.permissions import ScopePermission
+from members.models import Tombstone
+
+
+class SyncViewSet(viewsets.GenericViewSet):
+    """Subclasses set ``queryset``, ``serializer_class``, ``filterset_class``, ``read_scope`` and
+    ``write_scope``, ``tombstone_model`` ("members.contact") and ``restrict(queryset, access)``
+    for callers limited to some organisations (the default shows them nothing)."""
+
+    permission_classes = [ScopePermission]
+    pagination_class = SyncCursorPagination
+    filter_backends = [DjangoFilterBackend, filters.SearchFilter, filters.OrderingFilter]
+    ordering_fields = ["id", "created", "modified"]
+    ordering = ["id"]
+    read_scope: str | None = None
+    write_scope: str | None = None
+    tombstone_model: str | None = None
+
+    @property
+    def access(self) -> Access:
+        return access_of(self.request)
+
+    def restrict(self, queryset, access: Access):
+        """What a caller limited to ``access.organization_ids`` may see of ``queryset``."""
+        return queryset.none()
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        access = self.access
+        if access is not None and access.restricted:
+            queryset = self.restrict(queryset, access)
+        return queryset
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        serializer = self.get_serializer(page, many=True)
+        response = self.get_paginated_response(serializer.data)
+        deleted = self.tombstones()
+        if deleted is not None:
+            response.data["deleted"] = deleted
+        return response
+
+    def tombstones(self) -> list[dict] | None:
+        """With ``modified_since`` and on the first page: what was deleted since then."""
+        since = parse_datetime(self.request.query_params.get("modified_since", "") or "")
+        if since is None or self.tombstone_model is None:
+            return None
+        if self.request.query_params.get(self.paginator.cursor_query_param):
+            return None
+        rows = Tombstone.objects.filter(model=self.tombstone_model, deleted_at__gte=since)
+        access = self.access
+        if access is not None and access.restricted:
+            rows = self.restrict_tombstones(rows, access)
+        return [
+            {"id": object_id, "deleted_at": deleted_at}
+            for object_id, deleted_at in rows.order_by("deleted_at", "pk").values_list(
+                "object_id", "deleted_at"
+            )
+        ]
+
+    def restrict_tombstones(self, rows, access: Access):
+        """Deletions a caller limited to some organisations may learn of (default: none)."""
+        return rows.none()
