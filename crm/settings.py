@@ -35,7 +35,8 @@ CSRF_TRUSTED_ORIGINS = env.get_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 # The coalition as it names itself in pages and e-mails.
 COALITION_NAME = env.get_str("COALITION_NAME", "Metro Coalition to End Human Trafficking")
-SITE_URL = env.get_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Links in e-mails and feeds; by default the address `make run` serves (PORT, 8000 unless set).
+SITE_URL = env.get_str("SITE_URL", f"http://127.0.0.1:{env.get_str('PORT', '8000')}").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -206,7 +207,7 @@ if EMAIL_BACKEND_OVERRIDE:
 elif _email is not None:
     vars().update(_email)
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_BACKEND = "crm.mail.EmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -329,3 +330,24 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {},
 }
+
+# --- Outbound webhooks (see api.webhooks for how these fit together) ------------------------
+# Seconds to connect and for each read of a partner's endpoint; a task sends one delivery, so a
+# slow endpoint holds one worker slot this long and no other endpoint waits for it.
+WEBHOOK_TIMEOUT = env.get_int("WEBHOOK_TIMEOUT", 5, minimum=1)
+# A delivery not answered with a 2xx is retried, with a capped exponential backoff plus jitter,
+# until this many hours of retries have passed; then it is failed (a partner can redeliver it).
+WEBHOOK_RETRY_HOURS = env.get_int("WEBHOOK_RETRY_HOURS", 25, minimum=1)
+WEBHOOK_RETRY_BASE = env.get_int("WEBHOOK_RETRY_BASE", 30, minimum=1)
+WEBHOOK_RETRY_MAX = env.get_int("WEBHOOK_RETRY_MAX", 3600, minimum=WEBHOOK_RETRY_BASE)
+# A delivery claimed longer ago than this (its worker died mid-send) may be sent again. It must
+# outlast a slow but live send: a connect and a few reads of WEBHOOK_TIMEOUT each.
+WEBHOOK_LEASE = env.get_int("WEBHOOK_LEASE", 60, minimum=4 * WEBHOOK_TIMEOUT + 1)
+# A delivery published this long ago and never claimed (its task lost) is published again by the
+# sweep (webhooks.sweep, every 30 s). Retries wait in the database, not in the broker: no task
+# is ever published with a countdown, so none can outlive the broker's visibility timeout.
+WEBHOOK_PUBLISH_LEASE = env.get_int("WEBHOOK_PUBLISH_LEASE", 120, minimum=1)
+# Plain-http endpoints and endpoints on private, loopback or link-local addresses (the server's
+# own network) are refused in production and allowed with DJANGO_DEBUG (a laptop's test server).
+WEBHOOK_ALLOW_HTTP = env.get_bool("WEBHOOK_ALLOW_HTTP", DEBUG)
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.get_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
