@@ -15,14 +15,20 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from crm.errors import ApplicationError
 
 
-def _flatten(detail) -> dict | list:
+def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's error detail as ``{field: [messages]}``; errors of nested objects and of list items
+    under dotted names ("statuses.0", "person.email_addresses.0.address")."""
+    flat: dict[str, list[str]] = {}
     if isinstance(detail, dict):
-        return {key: _flatten(value) for key, value in detail.items()}
-    if isinstance(detail, list):
-        if all(isinstance(item, str) for item in detail):
-            return [str(item) for item in detail]
-        return [_flatten(item) for item in detail]
-    return [str(detail)]
+        items = detail.items()
+    elif isinstance(detail, list) and not all(isinstance(item, str) for item in detail):
+        items = ((str(index), item) for index, item in enumerate(detail) if item)
+    else:
+        messages = detail if isinstance(detail, list) else [detail]
+        return {prefix or "non_field_errors": [str(message) for message in messages]}
+    for key, value in items:
+        flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
 
 
 def error_body(message: str, code: str, errors: dict | None = None) -> dict:

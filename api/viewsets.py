@@ -46,7 +46,12 @@ class SyncViewSet(viewsets.GenericViewSet):
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         serializer = self.get_serializer(page, many=True)
-        response = self.get_paginated_response(serializer.data)
+        return self.get_paginated_response(serializer.data)
+
+    def get_paginated_response(self, data):
+        # Here rather than in list(), so DRF's ListModelMixin (earlier in a subclass's bases)
+        # gets the tombstones too.
+        response = super().get_paginated_response(data)
         deleted = self.tombstones()
         if deleted is not None:
             response.data["deleted"] = deleted

@@ -209,10 +209,16 @@ def organization_profile_save(
     """An editor's save of the profile form: fields through organization_update, which holds
     those needing approval, and secondary sectors, all in one transaction."""
     with transaction.atomic():
-        pending = services.organization_update(organization=organization, data=data, actor=actor)
-        if secondary_sectors is not None:
-            organization.secondary_sectors.set(secondary_sectors)
-    return pending
+        # Sectors first: organization_update announces the change, with them in it.
+        relations_changed = services.organization_relations_set(
+            organization, secondary_sectors=secondary_sectors
+        )
+        return services.organization_update(
+            organization=organization,
+            data=data,
+            actor=actor,
+            relations_changed=relations_changed,
+        )
 
 
 def last_editor(*, organization: Organization, contact: Contact) -> bool:

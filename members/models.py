@@ -326,9 +326,27 @@ class Tombstone(models.Model):
     )
     object_id = models.BigIntegerField()
     deleted_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The member organisations the row belonged to, so a caller limited to some organisations
+    # learns of its own deletions only. ``organization_keys`` holds the same ids as ",3,17,",
+    # which a LIKE can search on SQLite and PostgreSQL alike (JSON containment is PostgreSQL's).
+    organization_ids = models.JSONField(default=list, blank=True)
+    organization_keys = models.TextField(blank=True, default="", editable=False)
 
     class Meta:
         indexes = [models.Index(fields=["model", "deleted_at"])]
 
     def __str__(self):
         return f"{self.model} #{self.object_id} deleted {self.deleted_at:%Y-%m-%d %H:%M}"
+
+    @staticmethod
+    def keys_of(organization_ids) -> str:
+        ids = sorted({int(pk) for pk in organization_ids if pk})
+        return f",{','.join(map(str, ids))}," if ids else ""
+
+    @classmethod
+    def of_organizations_q(cls, organization_ids) -> models.Q:
+        """Tombstones of rows that belonged to any of these organisations."""
+        q = models.Q(pk__in=[])
+        for pk in organization_ids:
+            q |= models.Q(organization_keys__contains=f",{int(pk)},")
+        return q

@@ -14,6 +14,7 @@ from django.db.models.functions import Replace
 from campaigns.matching import email_canonical
 from campaigns.models import Signature
 from crm.errors import ApplicationError
+from crm.events import emit
 from mailings.models import Delivery
 from members.models import Affiliation, Contact, Interaction
 
@@ -167,6 +168,7 @@ def person_erase(*, contact: Contact, actor) -> None:
         contact_id, email, user = contact.pk, contact.email, contact.user
 
         signatures = person_signatures(contact=contact)
+        signature_ids = list(signatures.values_list("pk", flat=True))
         # An affiliation naming a matched member organisation says nothing about the person;
         # free text might ("self-employed, Jane's bakery"), so it goes.
         signatures.filter(organization__isnull=True).update(affiliation="")
@@ -196,8 +198,16 @@ def person_erase(*, contact: Contact, actor) -> None:
             email="", contact=None, reason=Replace("reason", Value(email), Value(ERASED_TEXT))
         )
 
+        # The tombstone names the organisations the person was with (read before the
+        # affiliations go), so an organisation's own integration learns of the deletion.
+        contact._tombstone_organization_ids = list(
+            Affiliation.objects.filter(contact=contact)
+            .values_list("organization_id", flat=True)
+            .distinct()
+        )
         Affiliation.objects.filter(contact=contact).delete()
         contact.delete()
+        emit("person.erased", {"contact_id": contact_id, "signature_ids": signature_ids})
         if user is not None:
             user.delete()
 

@@ -10,6 +10,7 @@ from django.utils.text import slugify
 from simple_history.utils import bulk_create_with_history
 
 from crm.errors import ApplicationError
+from crm.events import emit
 from crm.roles import is_convener
 from members.models import (
     Affiliation,
@@ -41,7 +42,9 @@ def _save(instance, *, actor=None):
     return instance
 
 
-def organization_create(*, name: str, sector, actor=None, tags=(), **fields) -> Organization:
+def organization_create(
+    *, name: str, sector, actor=None, tags=(), secondary_sectors=(), **fields
+) -> Organization:
     with transaction.atomic():
         organization = Organization(name=name.strip(), sector=sector, **fields)
         organization.slug = fields.get("slug") or _unique_slug(Organization, organization.name)
@@ -49,6 +52,10 @@ def organization_create(*, name: str, sector, actor=None, tags=(), **fields) -> 
         _save(organization, actor=actor)
         if tags:
             organization.tags.add(*tags)
+        if secondary_sectors:
+            organization.secondary_sectors.set(secondary_sectors)
+        # Last, so the event (and a webhook's copy of the organisation) holds its relations.
+        emit("organization.updated", organization)
     return organization
 
 
@@ -57,15 +64,18 @@ def approval_required_fields() -> set[str]:
 
 
 def organization_update(
-    *, organization: Organization, data: dict, actor=None
+    *, organization: Organization, data: dict, actor=None, relations_changed: bool = False
 ) -> list[ProfileChange]:
     """Applies ``data`` (field name → new value) to the organisation.
 
     A change by someone who is not a convener to a field that needs approval is not applied:
-    it is stored as a pending ProfileChange, and the list of those is returned.
+    it is stored as a pending ProfileChange, and the list of those is returned. A caller that
+    changed the organisation's tags or sectors first (in its transaction) says so with
+    ``relations_changed``, so the update is announced even when no field changed.
     """
     held = set() if actor is None or is_convener(actor) else approval_required_fields()
     pending = []
+    changed = False
     with transaction.atomic():
         organization = Organization.objects.select_for_update().get(pk=organization.pk)
         for field, value in data.items():
@@ -84,8 +94,11 @@ def organization_update(
                 )
             else:
                 setattr(organization, field, value)
+                changed = True
         organization.match_key = organization_match_key(organization.name)
         _save(organization, actor=actor)
+        if changed or relations_changed:
+            emit("organization.updated", organization)
         ProfileChange.objects.filter(
             organization=organization,
             field__in=[change.field for change in pending],
@@ -147,7 +160,9 @@ def contact_upsert(
         contact = Contact.objects.select_for_update().filter(email=email).first()
         if contact is None:
             contact = Contact(email=email, given_name=given_name, family_name=family_name, **fields)
-            return _save(contact, actor=actor), True
+            _save(contact, actor=actor)
+            emit("contact.updated", contact)
+            return contact, True
         changed = False
         for field, value in {
             "given_name": given_name,
@@ -159,6 +174,7 @@ def contact_upsert(
                 changed = True
         if changed:
             _save(contact, actor=actor)
+            emit("contact.updated", contact)
         return contact, False
 
 
@@ -169,7 +185,9 @@ def contact_update(*, contact: Contact, data: dict, actor=None) -> Contact:
             data = {**data, "email": email_normalize(data["email"])}
         for field, value in data.items():
             setattr(contact, field, value)
-        return _save(contact, actor=actor)
+        _save(contact, actor=actor)
+        emit("contact.updated", contact)
+        return contact
 
 
 def affiliation_ensure(*, contact: Contact, organization: Organization, role: str, actor=None):
@@ -245,6 +263,7 @@ def organizations_set_status(*, organizations, status: str, actor=None) -> int:
             if status in (Organization.Status.LAPSED, Organization.Status.WITHDRAWN):
                 organization.left_on = organization.left_on or today
             _save(organization, actor=actor)
+            emit("organization.updated", organization)
             changed += 1
     return changed
 
@@ -293,3 +312,215 @@ def directory_bulk_create(
             bulk_create_with_history(
                 affiliations, Affiliation, batch_size=batch_size, default_user=history_user
             )
+
+
+# --- Writes of the partner API (api/views_members.py) ------------------------------------------
+
+
+def organization_create_with_relations(
+    *, name: str, sector, tags=(), secondary_sectors=(), actor=None, **fields
+) -> Organization:
+    """organization_create, and the organisation's secondary sectors, in one transaction."""
+    return organization_create(
+        name=name,
+        sector=sector,
+        tags=tags,
+        secondary_sectors=secondary_sectors,
+        actor=actor,
+        **fields,
+    )
+
+
+def organization_change(
+    *,
+    organization: Organization,
+    data: dict,
+    tags=None,
+    secondary_sectors=None,
+    actor=None,
+    by_member: bool = False,
+) -> list[ProfileChange]:
+    """A change of an organisation's fields (through organization_update), tags and secondary
+    sectors (None: left as they are), in one transaction. Returns the changes left waiting.
+
+    ``by_member``: the change comes from the organisation's own side (its editor signed in, or a
+    partner's key bound to it). Fields needing a convener's approval then wait as ProfileChanges
+    whoever the actor is: organization_update holds them only for a signed-in person who is not
+    a convener, and a key has no person behind it.
+    """
+    held = approval_required_fields() if by_member else set()
+    requested_by = actor if getattr(actor, "is_authenticated", False) else None
+    with transaction.atomic():
+        # Relations first: organization_update announces the change, with them in it.
+        relations_changed = organization_relations_set(
+            organization, tags=tags, secondary_sectors=secondary_sectors
+        )
+        pending = organization_update(
+            organization=organization,
+            data={field: value for field, value in data.items() if field not in held},
+            actor=actor,
+            relations_changed=relations_changed,
+        )
+        current = Organization.objects.get(pk=organization.pk)
+        requested = [
+            ProfileChange(
+                organization=current,
+                field=field,
+                old_value=_jsonable(getattr(current, field)),
+                new_value=_jsonable(value),
+                requested_by=requested_by,
+            )
+            for field, value in data.items()
+            if field in held and getattr(current, field) != value
+        ]
+        if requested:
+            ProfileChange.objects.filter(
+                organization=current,
+                field__in=[change.field for change in requested],
+                status=ProfileChange.Status.PENDING,
+            ).update(status=ProfileChange.Status.REJECTED, decided_at=timezone.now())
+            ProfileChange.objects.bulk_create(requested)
+    return pending + requested
+
+
+def organization_relations_set(
+    organization: Organization, *, tags=None, secondary_sectors=None
+) -> bool:
+    """Sets the organisation's tags and secondary sectors (None: left alone); True if either
+    changed."""
+    changed = False
+    for relation, values in (("tags", tags), ("secondary_sectors", secondary_sectors)):
+        if values is None:
+            continue
+        manager = getattr(organization, relation)
+        before = set(manager.values_list("pk", flat=True))
+        manager.set(values)
+        changed |= before != set(manager.values_list("pk", flat=True))
+    return changed
+
+
+def organization_delete(*, organization: Organization, actor=None) -> None:
+    """Deletes the organisation with its affiliations, timeline and sign-ons (their cascade)."""
+    from django.db.models import ProtectedError
+
+    try:
+        with transaction.atomic():
+            if actor is not None and getattr(actor, "is_authenticated", False):
+                organization._history_user = actor
+            organization.delete()
+    except ProtectedError as error:
+        raise ApplicationError(
+            f"{organization} cannot be deleted while other records refer to it.",
+            {"code": "protected", "status": 409},
+        ) from error
+
+
+def tag_update(*, tag: Tag, name: str) -> Tag:
+    """Renames the tag; its slug stays, as partners filter by it."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise ApplicationError("A tag needs a name.")
+    tag.name = name
+    return _save(tag)
+
+
+def tag_delete(*, tag: Tag) -> None:
+    tag.delete()
+
+
+def contact_add(
+    *,
+    data: dict,
+    organization: Organization | None = None,
+    role: str = Affiliation.Role.STAFF,
+    actor=None,
+    by_member: bool = False,
+) -> tuple[Contact, bool]:
+    """A person found by e-mail (contact_upsert) or created, and given ``role`` in
+    ``organization`` if one is given. Returns (contact, created).
+
+    ``by_member``: the organisation's own side adds them, by the rule of its editors
+    (members.accounts.organization_contact_add): a person held outside the organisation is
+    refused, as attaching them would show what another organisation gave us.
+    """
+    if by_member:
+        from members.accounts import organization_contact_add
+
+        if organization is None:
+            raise ApplicationError(
+                "Name the organisation to add this person to.",
+                {"errors": {"organization": ["This field is required."]}},
+            )
+        return organization_contact_add(
+            organization=organization, data=data, role=role, actor=actor
+        )
+    with transaction.atomic():
+        contact, created = contact_upsert(actor=actor, **data)
+        if organization is not None:
+            affiliation_ensure(contact=contact, organization=organization, role=role, actor=actor)
+    return contact, created
+
+
+def contact_delete(*, contact: Contact, actor=None) -> None:
+    """Removes a person from the directory.
+
+    A signed-in convener (with members.delete_contact) erases them (members.privacy.person_erase:
+    signatures anonymised, deliveries and history purged). Anyone else the caller's permissions
+    let through (a partner's key with write:contacts) removes the directory entry: the person's
+    affiliations, and their notes that belong to no organisation, go; notes about an
+    organisation stay with it without naming them; signatures and deliveries stay (they are the
+    campaigns' and mailings' records) with their link to the person cleared. Either way the
+    tombstone names the organisations the person belonged to.
+    """
+    organization_ids = sorted(
+        set(Affiliation.objects.filter(contact=contact).values_list("organization_id", flat=True))
+    )
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        from members.privacy import person_erase
+
+        contact_id = contact.pk
+        with transaction.atomic():
+            person_erase(contact=contact, actor=actor)
+            # Erasure removes the affiliations first, so the tombstone could not see them.
+            from members.models import Tombstone
+
+            Tombstone.objects.filter(model="members.contact", object_id=contact_id).update(
+                organization_ids=organization_ids,
+                organization_keys=Tombstone.keys_of(organization_ids),
+            )
+        return
+    with transaction.atomic():
+        Interaction.objects.filter(contact=contact, organization__isnull=True).delete()
+        Interaction.objects.filter(contact=contact).update(contact=None, modified=timezone.now())
+        contact._tombstone_organization_ids = organization_ids
+        contact.delete()
+
+
+def affiliation_update(*, affiliation: Affiliation, role: str, actor=None) -> Affiliation:
+    """Changes the person's role in the organisation (the unique role rule is checked)."""
+    with transaction.atomic():
+        affiliation = Affiliation.objects.select_for_update().get(pk=affiliation.pk)
+        affiliation.role = role
+        return _save(affiliation, actor=actor)
+
+
+def affiliation_delete(*, affiliation: Affiliation, actor=None) -> None:
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        affiliation._history_user = actor
+    affiliation.delete()
+
+
+def interaction_update(*, interaction: Interaction, data: dict) -> Interaction:
+    with transaction.atomic():
+        interaction = Interaction.objects.select_for_update().get(pk=interaction.pk)
+        for field, value in data.items():
+            setattr(interaction, field, value)
+        if interaction.organization_id is None and interaction.contact_id is None:
+            raise ApplicationError("An interaction belongs to an organisation or a contact.")
+        interaction.full_clean()
+        interaction.save()
+    return interaction
+
+
+def interaction_delete(*, interaction: Interaction) -> None:
+    interaction.delete()
