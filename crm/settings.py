@@ -328,7 +328,17 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    # Choice sets shared by several fields, or several models' "status", each named once.
+    "ENUM_NAME_OVERRIDES": {
+        "OrganizationStatusEnum": "members.models.Organization.Status",
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "CampaignFieldRuleEnum": "campaigns.models.Campaign.FieldRule",
+        "ToolkitStatusEnum": "toolkits.models.Toolkit.Status",
+        "MailingStatusEnum": "mailings.models.Mailing.Status",
+        "DeliveryStatusEnum": "mailings.models.Delivery.Status",
+        "WebhookEventEnum": "api.models.WebhookEndpoint.Event",
+        "WebhookDeliveryStatusEnum": "api.models.WebhookDelivery.Status",
+    },
 }
 
 # --- Outbound webhooks (see api.webhooks for how these fit together) ------------------------
@@ -337,7 +347,7 @@ SPECTACULAR_SETTINGS = {
 WEBHOOK_TIMEOUT = env.get_int("WEBHOOK_TIMEOUT", 5, minimum=1)
 # A delivery not answered with a 2xx is retried, with a capped exponential backoff plus jitter,
 # until this many hours of retries have passed; then it is failed (a partner can redeliver it).
-WEBHOOK_RETRY_HOURS = env.get_int("WEBHOOK_RETRY_HOURS", 25, minimum=1)
+WEBHOOK_RETRY_HOURS = env.get_int("WEBHOOK_RETRY_HOURS", 25, minimum=24)
 WEBHOOK_RETRY_BASE = env.get_int("WEBHOOK_RETRY_BASE", 30, minimum=1)
 WEBHOOK_RETRY_MAX = env.get_int("WEBHOOK_RETRY_MAX", 3600, minimum=WEBHOOK_RETRY_BASE)
 # A delivery claimed longer ago than this (its worker died mid-send) may be sent again. It must
@@ -351,3 +361,5 @@ WEBHOOK_PUBLISH_LEASE = env.get_int("WEBHOOK_PUBLISH_LEASE", 120, minimum=1)
 # own network) are refused in production and allowed with DJANGO_DEBUG (a laptop's test server).
 WEBHOOK_ALLOW_HTTP = env.get_bool("WEBHOOK_ALLOW_HTTP", DEBUG)
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.get_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
+# Delivered and failed deliveries are kept this many days in the log partners read, then deleted.
+WEBHOOK_LOG_DAYS = env.get_int("WEBHOOK_LOG_DAYS", 30, minimum=2)
