@@ -21,6 +21,7 @@ from campaigns.matching import PUBLIC_MAIL_DOMAINS, email_canonical, organizatio
 from campaigns.models import Campaign, Signature
 from campaigns.selectors import campaign_counted_signatures
 from crm.errors import ApplicationError
+from crm.events import emit
 from crm.ratelimit import counters_increment, ip_rate_key
 from members.models import Affiliation, Contact, Interaction, Organization
 from members.normalize import email_normalize, phone_normalize
@@ -395,6 +396,7 @@ def _signature_process(signature: Signature) -> None:
     """What signing used to do in the request, on a waiting signature the caller has locked."""
     campaign = signature.campaign
     now = timezone.now()
+    was_confirmed, linked = signature.confirmed_at is not None, False
     changes = signature.resubmission
     signature.resubmission = None
     signature.processed_at = now
@@ -424,6 +426,7 @@ def _signature_process(signature: Signature) -> None:
             signature.save()
             return
         signature.contact = contact
+        linked = True
         _signature_match_set(signature, organization_match(signature.affiliation))
         if not campaign.double_opt_in:
             signature.confirmed_at = now
@@ -446,6 +449,10 @@ def _signature_process(signature: Signature) -> None:
             signature.confirmed_at = now
     send = _signature_confirmation_claim(signature, campaign=campaign)
     signature.save()
+    if linked:
+        emit("signature.created", signature)
+    if not was_confirmed and signature.confirmed_at is not None:
+        emit("signature.confirmed", signature)
     if send:
         _signature_confirmation_enqueue(signature.pk)
 
@@ -517,6 +524,9 @@ def organization_sign_on(
         except IntegrityError:
             # A fellow signatory signed for the organisation at the same moment: theirs stands.
             return Signature.objects.get(campaign=campaign, on_behalf_of=organization), False
+        if created:
+            emit("signature.created", signature)
+            emit("signature.confirmed", signature)
         interaction_record(
             kind=Interaction.Kind.NOTE,
             organization=organization,
@@ -597,6 +607,10 @@ def signatures_flag_clear(*, campaign: Campaign, signature_ids) -> int:
             )
             if send:
                 _signature_confirmation_enqueue(signature.pk)
+            # Held back until now, so never announced: partners hear of it as it is released.
+            emit("signature.created", signature)
+            if signature.confirmed_at is not None:
+                emit("signature.confirmed", signature)
     return len(signatures)
 
 
@@ -733,9 +747,12 @@ def signature_confirm(*, token: str) -> Signature:
             )
         if signature.pending_changes:
             _signature_changes_apply(signature, signature.pending_changes)
-        if signature.confirmed_at is None:
+        newly_confirmed = signature.confirmed_at is None
+        if newly_confirmed:
             signature.confirmed_at = timezone.now()
         signature.save()
+        if newly_confirmed:
+            emit("signature.confirmed", signature)
     return signature
 
 
@@ -775,3 +792,21 @@ def signature_confirmation_email(*, signature: Signature) -> bool:
     message.send()
     Signature.objects.filter(pk=signature.pk).update(confirmation_sent_at=timezone.now())
     return True
+
+
+def signature_process_now(*, signature_id: int) -> Signature | None:
+    """Processes one just-recorded signature at once, as signatures_process_pending would moments
+    later, for a caller that answers with the signer's contact (the OSDI record signature
+    helper). A no-op when that task took it first. Returns the signature, or None if it is gone."""
+    with transaction.atomic():
+        signature = (
+            Signature.objects.select_for_update(of=("self",))
+            .select_related("campaign")
+            .filter(pk=signature_id)
+            .first()
+        )
+        if signature is None:
+            return None
+        if signature.processed_at is None:
+            _signature_process(signature)
+    return signature
