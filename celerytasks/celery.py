@@ -13,6 +13,7 @@ TASK_MODULES = [
     "celerytasks.accounts",
     "celerytasks.campaigns",
     "celerytasks.mailings",
+    "celerytasks.webhooks",
 ]
 
 app = Celery("crm", include=TASK_MODULES)

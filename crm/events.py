@@ -3,7 +3,8 @@ API's webhooks) record what they need in that same transaction and act after it 
 event is neither lost nor sent for a change that rolled back.
 
 Events: ``signature.created``, ``signature.confirmed``, ``organization.updated``,
-``contact.updated``, ``contact.unsubscribed``; the instance is the row it is about."""
+``contact.updated``, ``contact.unsubscribed``, with the row it is about; and
+``person.erased`` with ``{"contact_id", "signature_ids"}``, so copies elsewhere are emptied."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from django.contrib.auth.models import Group, Permission
 
 CONVENERS = "Conveners"
 # Conveners run the coalition: the member directory, campaigns and the schedules beat runs.
-CONVENER_APPS = ["members", "campaigns", "toolkits", "mailings", "django_celery_beat"]
+CONVENER_APPS = ["members", "campaigns", "toolkits", "mailings", "api", "django_celery_beat"]
 
 
 def convener_group_ensure(using: str = "default") -> Group:

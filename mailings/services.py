@@ -37,12 +37,13 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, connection, transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Q, Value
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q, Value
 from django.db.models.functions import Lower, Now
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from crm.errors import ApplicationError
+from crm.events import emit
 from crm.ratelimit import counters_increment
 from mailings.models import Delivery, Mailing, ReminderRule, SignedFilter, Suppression
 from mailings.rendering import message_compile, message_fields_used, message_render
@@ -508,11 +509,14 @@ def _skip_reason(delivery: Delivery) -> str:
     mailing = delivery.mailing
     if delivery.contact_id is None:
         return "The contact was erased"
-    if (
-        Suppression.objects.annotate(lower=Lower("email"))
-        .filter(lower=delivery.email.lower())
-        .exists()
-    ):
+    suppressed = getattr(delivery, "suppressed", None)  # read with the delivery by a send
+    if suppressed is None:
+        suppressed = (
+            Suppression.objects.annotate(lower=Lower("email"))
+            .filter(lower=delivery.email.lower())
+            .exists()
+        )
+    if suppressed:
         return "The address is on the suppression list"
     if delivery.contact.email_status != Contact.EmailStatus.SUBSCRIBED:
         return f"The contact is {delivery.contact.get_email_status_display().lower()}"
@@ -582,12 +586,21 @@ def delivery_send(*, delivery_id: int) -> str:
     """Sends one delivery if it is still queued; returns what happened ("sent", "failed",
     "skipped", "busy" when another task has it or its mailing is not sending, "rate" when the
     send rate is spent for this second). Raises TransientSendError to be retried later."""
-    # One query for the delivery, its contact and organisation, and its mailing's state; the
-    # mailing itself (content, campaign, toolkit) comes from this process's cache.
+    # One query for the delivery, its contact and organisation, its mailing's state and whether
+    # its address is suppressed; the mailing itself (content, campaign, toolkit) comes from this
+    # process's cache.
     delivery = (
         Delivery.objects.filter(pk=delivery_id)
         .select_related("contact", "organization__sector")
-        .annotate(mailing_status=F("mailing__status"), mailing_modified=F("mailing__modified"))
+        .annotate(
+            mailing_status=F("mailing__status"),
+            mailing_modified=F("mailing__modified"),
+            suppressed=Exists(
+                Suppression.objects.annotate(lower=Lower("email")).filter(
+                    lower=Lower(OuterRef("email"))
+                )
+            ),
+        )
         .first()
     )
     if delivery is None or delivery.status != Delivery.Status.QUEUED:
@@ -822,10 +835,13 @@ def suppression_add(
         Suppression.Reason.COMPLAINED: Contact.EmailStatus.COMPLAINED,
     }.get(reason)
     if status:
-        for contact in Contact.objects.filter(email__iexact=email):
-            if contact.email_status != status:
-                contact.email_status = status
-                contact.save(update_fields=["email_status", "modified"])
+        with transaction.atomic():
+            for contact in Contact.objects.filter(email__iexact=email):
+                if contact.email_status != status:
+                    contact.email_status = status
+                    contact.save(update_fields=["email_status", "modified"])
+                    if status == Contact.EmailStatus.UNSUBSCRIBED:
+                        emit("contact.unsubscribed", contact)
     return existing
 
 
