@@ -1,0 +1,27 @@
+"""A NUL character in an API query string is a 400 naming the parameter, never a database
+error (PostgreSQL text cannot hold one)."""
+
+import pytest
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/v1/sectors/?slug=%00", "slug"),
+        ("/api/v1/organizations/?sector=a%00b", "sector"),
+        ("/osdi/v1/people?filter=%00", "filter"),
+        ("/api/v1/sectors/?%00=1", "non_field_errors"),
+    ],
+    ids=["sector-slug", "organisation-sector", "osdi-filter", "in-a-name"],
+)
+def test_the_api_answers_400_naming_the_parameter(path, field):
+    response = APIClient().get(path)
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": "A parameter holds a NUL character, which none may.",
+        "code": "invalid",
+        "errors": {field: ["This may not hold a NUL character."]},
+    }
