@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -67,6 +68,7 @@ def exception_handler(exc, context):
     return response
 
 
+@csrf_exempt  # a POST to an address that names nothing is a 404 too, not a CSRF failure
 def not_found(request, *args, **kwargs):
     """Any address under /api/ or /osdi/ that names nothing: the same shape, not a HTML page."""
     return JsonResponse(error_body("There is nothing at this address.", "not_found"), status=404)

@@ -7,6 +7,7 @@ import datetime
 import math
 
 from django.conf import settings
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, parsers, renderers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.negotiation import BaseContentNegotiation
@@ -246,8 +247,11 @@ def collection(view: OsdiView, queryset, *, rel: str, shape) -> Response:
     )
 
 
+@csrf_exempt
 def not_found(request, *args, **kwargs):
-    """Any address under /osdi/v1/ that names nothing, in the one shape (with ``osdi:error``)."""
+    """Any address under /osdi/v1/ that names nothing, in the one shape (with ``osdi:error``).
+    Exempt from the CSRF check (it changes nothing): a POST to a wrong address is a 404 in the
+    shape, not Django's HTML 403 page."""
     from django.http import JsonResponse
 
     body = error_body("There is nothing at this address.", "not_found")

@@ -9,13 +9,16 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from rest_framework.exceptions import ValidationError
 
 from api.access import Access
+from api.osdi import selectors
 from api.osdi.hal import NAMESPACE
 from campaigns.models import Campaign, Signature
 from campaigns.services import campaign_signing_check, signature_process_now, signature_record
-from members.models import Contact, Organization
+from members.accounts import organization_contact_add
+from members.models import Affiliation, Contact, Organization
 from members.normalize import email_normalize, phone_normalize
 from members.services import contact_upsert
 
@@ -185,9 +188,21 @@ def _contact(person: PersonInput) -> tuple[Contact, bool]:
         return contact, False
 
 
+def _held_outside(email: str, access: Access) -> bool:
+    """Whether the directory holds a person with this address whom a caller limited to some
+    organisations may not reach (not affiliated with any of them)."""
+    if not access.restricted:
+        return False
+    theirs = Affiliation.objects.filter(
+        contact=OuterRef("pk"), organization_id__in=access.organization_ids
+    )
+    return Contact.objects.filter(email__iexact=email).exclude(Exists(theirs)).exists()
+
+
 def _unsubscribe_if_asked(person: PersonInput, access: Access) -> None:
     """A partner may pass on that a person unsubscribed; it never re-subscribes anyone (that is
-    the person's own choice, made through our own links)."""
+    the person's own choice, made through our own links). Callers see to it that the person is
+    theirs to reach (see _held_outside)."""
     if person.email_status != "unsubscribed":
         return
     from mailings.models import Suppression
@@ -201,10 +216,56 @@ def _unsubscribe_if_asked(person: PersonInput, access: Access) -> None:
     )
 
 
+def _caller_organization(access: Access) -> Organization:
+    """The organisation a caller limited to some organisations adds people to: a bound
+    partner's, or an editor's one organisation."""
+    organization = _partner_organization(access)
+    if organization is None and len(access.organization_ids) == 1:
+        organization = Organization.objects.filter(pk=next(iter(access.organization_ids))).first()
+    if organization is None:
+        raise ValidationError(
+            {
+                "non_field_errors": [
+                    "You edit several organisations: add the person through /api/v1/contacts/, "
+                    "naming the organisation."
+                ]
+            }
+        )
+    return organization
+
+
+def _organization_contact(person: PersonInput, access: Access) -> tuple[Contact, bool]:
+    """For a caller limited to some organisations: the person added to its organisation by the
+    rule of its editors (members.accounts.organization_contact_add), as /api/v1/contacts/ adds
+    them. A person the directory holds outside it is refused, neither changed nor shown."""
+    organization = _caller_organization(access)
+    data = {
+        "email": person.email,
+        "given_name": person.given_name,
+        "family_name": person.family_name,
+    }
+    if person.phone:
+        data["phone"] = person.phone
+    arguments = {
+        "organization": organization,
+        "data": data,
+        "role": Affiliation.Role.STAFF,
+        "actor": access.user,
+    }
+    try:
+        return organization_contact_add(**arguments)
+    except IntegrityError:
+        # The same address signed up at the same moment: added again by the same rule, that
+        # contact is found (and refused if it is not this organisation's).
+        return organization_contact_add(**arguments)
+
+
 def person_signup(*, data: dict, access: Access) -> tuple[Contact, bool, list[str]]:
     """The person signup helper: finds the person by e-mail or creates them, filling only what
-    is empty (contact_upsert's rule), and passes on an unsubscription. Returns (contact,
-    created, the tags asked for and not applied)."""
+    is empty (contact_upsert's rule), and passes on an unsubscription. A caller limited to some
+    organisations adds the person to its organisation, as /api/v1/contacts/ does: someone the
+    directory holds outside it is refused (a 400), left as they are. Returns (contact, created,
+    the tags asked for and not applied)."""
     person = person_input(data)
     tags = add_tags(data)
     if not person.given_name:
@@ -213,7 +274,11 @@ def person_signup(*, data: dict, access: Access) -> tuple[Contact, bool, list[st
             raise ValidationError({"person.given_name": ["A new person needs a given_name."]})
     try:
         with transaction.atomic():
-            contact, created = _contact(person)
+            if access.restricted:
+                contact, created = _organization_contact(person, access)
+            else:
+                contact, created = _contact(person)
+            # Either way the person is now the caller's to reach.
             _unsubscribe_if_asked(person, access)
     except DjangoValidationError as error:
         raise _remapped(error) from error
@@ -247,13 +312,46 @@ def _referral_code(data: dict) -> str:
     return ""
 
 
+def _signature_answer(
+    *, access: Access, submitted: Signature, stored: Signature, created: bool
+) -> Signature:
+    """The signature to answer with. Callers reaching every signature get it as stored (and
+    processed). A caller limited to some organisations gets it as stored only if it may list it
+    (matched to or given for one of its organisations); else the signature as submitted, as
+    /api/v1/signatures/ answers: its id, share code and dates, what was sent, its own status if
+    this submission created it, and its person only if the caller may reach them. Never another
+    organisation's view of the person's earlier signature."""
+    if not access.restricted:
+        return stored
+    if selectors.signatures(access=access).filter(pk=stored.pk).exists():
+        return stored
+    dates = Signature.objects.filter(pk=submitted.pk).values_list("created", "modified").first()
+    if dates is not None:
+        submitted.created, submitted.modified = dates
+    if created:
+        submitted.processed_at, submitted.confirmed_at = stored.processed_at, stored.confirmed_at
+    if (
+        stored.contact_id is not None
+        and Affiliation.objects.filter(
+            contact_id=stored.contact_id, organization_id__in=access.organization_ids
+        ).exists()
+    ):
+        submitted.contact_id = stored.contact_id
+    return submitted
+
+
 def signature_record_helper(
     *, campaign: Campaign, data: dict, access: Access
 ) -> tuple[Signature, bool, list[str]]:
     """The record signature helper: the person is matched by e-mail or created, the signature
     recorded as a web form would record it (campaigns.services.signature_record, source "api")
     and processed at once, so it names its person. With double opt-in the signer confirms by
-    the e-mailed link, as on the web. Returns (signature, created, tags not applied)."""
+    the e-mailed link, as on the web.
+
+    A caller limited to some organisations writes no person itself: signing finds or creates
+    the signer as the public form does. An unsubscription it passes on is applied only to an
+    address none but its own people hold (or that is new), silently otherwise. It gets the
+    answer _signature_answer gives. Returns (signature, created, tags not applied)."""
     person = person_input(data)
     tags = add_tags(data)
     comments = _comments(data)
@@ -266,8 +364,10 @@ def signature_record_helper(
         raise ValidationError({"person.given_name": ["A signature needs the signer's name."]})
     try:
         with transaction.atomic():
-            _contact(person)
-            signature, created = signature_record(
+            may_unsubscribe = not _held_outside(person.email, access)
+            if not access.restricted:
+                _contact(person)
+            submitted, created = signature_record(
                 campaign=campaign,
                 name=person.name,
                 email=person.email,
@@ -279,8 +379,12 @@ def signature_record_helper(
                 referral_code=referral_code,
                 embedded_by=_partner_organization(access),
             )
-            _unsubscribe_if_asked(person, access)
-            signature = signature_process_now(signature_id=signature.pk) or signature
+            stored = signature_process_now(signature_id=submitted.pk) or submitted
+            if may_unsubscribe:
+                _unsubscribe_if_asked(person, access)
     except DjangoValidationError as error:
         raise _remapped(error) from error
+    signature = _signature_answer(
+        access=access, submitted=submitted, stored=stored, created=created
+    )
     return signature, created, tags

@@ -47,13 +47,14 @@ def petitions() -> QuerySet[Campaign]:
 
 def signatures(*, access: Access) -> QuerySet[Signature]:
     """Signatures not held back as abuse, of campaigns that are not drafts; for a caller limited
-    to some organisations, those matched to, given for or brought in by them."""
+    to some organisations, those matched to or given for them (/api/v1/signatures/'s rule).
+    Those it only brought in (``referred_by``) are not: the signer may be another organisation's
+    person, their signature what they gave that one; the record signature helper answers a
+    partner with what it submitted instead."""
     rows = Signature.objects.filter(flagged=False).exclude(campaign__status=Campaign.Status.DRAFT)
     if access.restricted:
         ids = access.organization_ids
-        rows = rows.filter(
-            Q(organization_id__in=ids) | Q(on_behalf_of_id__in=ids) | Q(referred_by_id__in=ids)
-        )
+        rows = rows.filter(Q(organization_id__in=ids) | Q(on_behalf_of_id__in=ids))
     return rows.order_by("pk")
 
 

@@ -117,10 +117,25 @@ SIGNATURE_REQUEST = inline_serializer(
 )
 
 
+SIGNUP_DESCRIPTION = (
+    "Finds the person by e-mail address or creates them (201), filling only what is empty, and "
+    "passes on an unsubscription (never a re-subscription). A key bound to a member organisation "
+    "adds the person to that organisation, as POST /api/v1/contacts/ does: a person the "
+    "directory holds outside it is refused (400) and left unchanged."
+)
+SIGNATURE_DESCRIPTION = (
+    "Records the signature as the campaign's web form would, and processes it at once. A key "
+    "bound to a member organisation is answered the signature as it submitted it (its id, share "
+    "code and dates), linked to the person only if they are one of its organisation's people; "
+    "an unsubscription it passes on applies only to its own people and to new signers."
+)
+
+
 def helper_schema(operation_id: str, summary: str, request):
     return extend_schema(
         operation_id=operation_id,
         summary=summary,
+        description=SIGNUP_DESCRIPTION if request is SIGNUP_REQUEST else SIGNATURE_DESCRIPTION,
         request=request,
         responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT},
     )

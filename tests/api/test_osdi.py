@@ -847,18 +847,98 @@ def test_a_partner_bound_to_an_organisation_reaches_only_its_people_signatures_a
     assert client.get("/osdi/v1/tags").json()["total_records"] == 1
 
 
-def test_a_bound_partner_records_signatures_credited_to_its_organisation_and_sees_them():
-    mine = OrganizationFactory()
+def test_a_bound_partner_records_signatures_credited_to_it_and_is_answered_what_it_sent():
+    """Its signatures are credited to its organisation (referred_by) and answered as submitted.
+    It lists those matched to its organisation, as /api/v1/signatures/ does, not those it only
+    brought in: their signers may be anyone's."""
+    mine = OrganizationFactory(name="Harbor House", match_key="harbor house")
     campaign = CampaignFactory(double_opt_in=False)
     client = osdi(organization=mine)
-    response = client.post(
-        f"/osdi/v1/petitions/{campaign.pk}/signatures", signup_body(), format="json"
-    )
+    url = f"/osdi/v1/petitions/{campaign.pk}/signatures"
+    response = client.post(url, {**signup_body(), "comments": "Count me in."}, format="json")
     assert response.status_code == 201
     signature = Signature.objects.get()
     assert signature.referred_by == mine
-    assert "_embedded" not in response.json()  # the signer is not one of its people
-    assert client.get(response.json()["_links"]["self"]["href"]).status_code == 200
+    body = response.json()
+    assert body["identifiers"] == [f"crm:{signature.pk}"]
+    assert (body["comments"], body["crm:name"]) == ("Count me in.", "Ada Lovelace")
+    assert body["crm:status"] == "confirmed"  # this submission's own status
+    assert "osdi:person" not in body["_links"] and "_embedded" not in body  # not its person
+    assert client.get(body["_links"]["self"]["href"]).status_code == 404
+    assert client.get(url).json()["total_records"] == 0
+
+    staff = client.post(
+        url, signup_body("grace@example.org", employer="Harbor House"), format="json"
+    )
+    assert staff.status_code == 201
+    matched = Signature.objects.get(email="grace@example.org")
+    assert matched.organization == mine
+    assert client.get(staff.json()["_links"]["self"]["href"]).status_code == 200
+    assert staff.json()["_links"]["crm:organization"]["href"].endswith(
+        f"/osdi/v1/crm:organizations/{mine.pk}"
+    )
+    assert client.get(url).json()["total_records"] == 1
+
+
+def test_a_bound_partner_signing_for_its_own_person_sees_them_but_not_their_other_signature():
+    """Carol is in A and B; her signature was matched to B. Partner A posts her address: it is
+    answered what it sent, linked to Carol (she is A's) with her A affiliation only."""
+    mine, theirs = OrganizationFactory(), OrganizationFactory(name="Bridge Clinic")
+    carol = ContactFactory(email="carol@example.org", given_name="Carol")
+    AffiliationFactory(contact=carol, organization=mine)
+    AffiliationFactory(contact=carol, organization=theirs)
+    campaign = CampaignFactory(double_opt_in=True)
+    SignatureFactory(
+        campaign=campaign,
+        contact=carol,
+        email=carol.email,
+        canonical_email=carol.email,
+        organization=theirs,
+        affiliation="Bridge Clinic",
+        message="Words for B",
+        processed_at=timezone.now(),
+    )
+    client = osdi(["write:signatures", "read:campaigns", "read:contacts"], organization=mine)
+    response = client.post(
+        f"/osdi/v1/petitions/{campaign.pk}/record_signature_helper",
+        signup_body("carol@example.org", given_name="Carol"),
+        format="json",
+    )
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "Words for B" not in text and "Bridge Clinic" not in text
+    assert f"organizations/{theirs.pk}" not in text
+    body = response.json()
+    assert body["_links"]["osdi:person"]["href"].endswith(f"/osdi/v1/people/{carol.pk}")
+    person = body["_embedded"]["osdi:person"]
+    assert [a["organization"] for a in person["crm:affiliations"]] == [f"crm:{mine.pk}"]
+
+
+def test_a_bound_partner_passes_on_unsubscriptions_of_its_own_and_new_signers_only():
+    mine, theirs = OrganizationFactory(), OrganizationFactory()
+    own = AffiliationFactory(organization=mine, contact__email="own@example.org").contact
+    other = AffiliationFactory(organization=theirs, contact__email="other@example.org").contact
+    campaign = CampaignFactory(double_opt_in=False)
+    client = osdi(["write:signatures"], organization=mine)
+    answers = []
+    for email in ("own@example.org", "other@example.org", "new@example.org"):
+        body = signup_body(email)
+        body["person"]["email_addresses"][0]["status"] = "unsubscribed"
+        response = client.post(f"/osdi/v1/petitions/{campaign.pk}/signatures", body, format="json")
+        assert response.status_code == 201
+        body = response.json()
+        links = sorted(body.pop("_links"))
+        for varying in ("identifiers", "created_date", "modified_date"):
+            body.pop(varying)
+        answers.append((body, links))
+    assert answers[1] == answers[2]  # the answer does not tell another's person from a new one
+    own.refresh_from_db()
+    other.refresh_from_db()
+    assert own.email_status == Contact.EmailStatus.UNSUBSCRIBED
+    assert other.email_status == Contact.EmailStatus.SUBSCRIBED
+    assert Contact.objects.get(email="new@example.org").email_status == (
+        Contact.EmailStatus.UNSUBSCRIBED
+    )
 
 
 def test_an_editor_signed_in_reaches_the_osdi_resources_of_their_organisation(editor_client):
@@ -887,16 +967,45 @@ def test_dates_are_utc_with_a_z():
     assert again.json()["total_records"] == 1
 
 
-def test_a_bound_partner_signing_up_someone_else_learns_nothing_personal_back():
+def test_a_bound_partner_signing_up_someone_else_is_refused_and_changes_nothing():
+    """As /api/v1/contacts/ (organization_contact_add): a person the directory holds outside the
+    partner's organisation is neither changed, unsubscribed nor shown."""
     mine = OrganizationFactory()
-    ContactFactory(email="ada@example.org", given_name="Ada", family_name="Lovelace")
-    response = osdi(organization=mine).post(
-        "/osdi/v1/people", signup_body(given_name="Eve"), format="json"
-    )
-    assert response.status_code == 200
-    body = response.json()
-    assert "given_name" not in body and "email_addresses" not in body
+    ada = ContactFactory(email="ada@example.org", given_name="Ada", family_name="", phone="")
+    body = signup_body(given_name="Eve", phone_numbers=[{"number": "14045550123"}])
+    body["person"]["email_addresses"][0]["status"] = "unsubscribed"
+    response = osdi(organization=mine).post("/osdi/v1/people", body, format="json")
+    assert response.status_code == 400
+    [message] = response.json()["errors"]["person.email_addresses"]
+    assert "already in the coalition's directory" in message
     assert "Ada" not in response.content.decode()
+    ada.refresh_from_db()
+    assert (ada.family_name, ada.phone) == ("", "")
+    assert ada.email_status == Contact.EmailStatus.SUBSCRIBED
+    assert not ada.affiliations.exists()
+
+
+def test_a_bound_partner_signs_up_new_people_and_its_own_into_its_organisation():
+    mine, theirs = OrganizationFactory(), OrganizationFactory()
+    carol = ContactFactory(email="carol@example.org", given_name="Carol", phone="")
+    AffiliationFactory(contact=carol, organization=mine, role=Affiliation.Role.PRIMARY)
+    AffiliationFactory(contact=carol, organization=theirs)
+    client = osdi(["read:contacts", "write:contacts"], organization=mine)
+    new = client.post("/osdi/v1/people", signup_body(), format="json")
+    assert new.status_code == 201
+    ada = Contact.objects.get(email="ada@example.org")
+    assert list(ada.affiliations.values_list("organization", "role")) == [
+        (mine.pk, Affiliation.Role.STAFF)
+    ]
+    body = signup_body("carol@example.org", phone_numbers=[{"number": "14045550123"}])
+    body["person"]["email_addresses"][0]["status"] = "unsubscribed"
+    own = client.post("/osdi/v1/people", body, format="json")
+    assert own.status_code == 200
+    carol.refresh_from_db()
+    assert carol.phone == "+14045550123"
+    assert carol.email_status == Contact.EmailStatus.UNSUBSCRIBED
+    affiliations = own.json()["crm:affiliations"]
+    assert {a["organization"] for a in affiliations} == {f"crm:{mine.pk}"}
 
 
 ODD_QUERIES = [
