@@ -21,6 +21,8 @@ class SyncViewSet(viewsets.GenericViewSet):
     permission_classes = [ScopePermission]
     pagination_class = SyncCursorPagination
     filter_backends = [DjangoFilterBackend, filters.SearchFilter, filters.OrderingFilter]
+    # Plain fields of the model (not relations or annotations): the cursor pages by them and the
+    # id (api/pagination.py); tests/api/test_pagination.py checks every list's.
     ordering_fields = ["id", "created", "modified"]
     ordering = ["id"]
     read_scope: str | None = None

@@ -45,6 +45,11 @@ from django.core.validators import URLValidator
 from django.db import connection, transaction
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.util.connection import create_connection
 
 from api.access import Access
 from api.models import ApiKey, Partner, WebhookDelivery, WebhookEndpoint
@@ -120,7 +125,8 @@ def webhook_url_check(url) -> str:
     """The URL, trimmed, if an endpoint may have it: http(s) only, https unless
     WEBHOOK_ALLOW_HTTP (on with DJANGO_DEBUG), and not the server's own network (loopback,
     private, link-local addresses) unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES. Names are resolved
-    again before each send, where the same rule applies."""
+    again before each send, where the same rule applies, and the send goes to the addresses
+    checked then."""
 
     def refuse(message):
         raise ApplicationError(message, {"errors": {"url": [message]}})
@@ -448,16 +454,104 @@ class _Refused(Exception):
     """The endpoint may not be sent to (not an error worth retrying)."""
 
 
-def _address_check(url: str) -> None:
-    if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
-        return
-    parts = urlsplit(url)
+def _addresses(url: str) -> tuple[str, ...]:
+    """Resolves the endpoint's name once: the addresses the request will connect to, and the
+    only ones (``_PinnedAdapter``), so what was checked is what is reached; a name whose DNS
+    answers differently the next time (rebinding) changes nothing. Refused if any address is
+    local or private, unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES."""
+    # The name as requests sends it (IDNA-encoded), which is the name the connection pool has.
+    parts = urlsplit(requests.Request("POST", url).prepare().url)
+    host = parts.hostname
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
-        raise requests.ConnectionError(f"Could not resolve {parts.hostname}: {error}") from error
-    if any(_private_address(info[4][0].split("%")[0]) for info in infos):
-        raise _Refused(f"{parts.hostname} resolves to a local or private address.")
+        raise requests.ConnectionError(f"Could not resolve {host}: {error}") from error
+    addresses = tuple(dict.fromkeys(info[4][0] for info in infos))
+    if not addresses:
+        raise requests.ConnectionError(f"Could not resolve {host}.")
+    if not settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES and any(
+        _private_address(address.split("%")[0]) for address in addresses
+    ):
+        raise _Refused(f"{host} resolves to a local or private address.")
+    return addresses
+
+
+class _PinnedConnection:
+    """A urllib3 connection to the checked ``addresses``, not to what its host name resolves to
+    now. Everything else stays with the name: the Host header, and for https the TLS server name
+    (SNI) and the certificate's check."""
+
+    addresses: tuple[str, ...] = ()
+
+    def _new_conn(self) -> socket.socket:
+        error: Exception = NewConnectionError(self, "No checked address to connect to.")
+        for address in self.addresses:
+            try:
+                return create_connection(
+                    (address, self.port),
+                    self.timeout,
+                    source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )
+            except TimeoutError as timeout:
+                error = ConnectTimeoutError(
+                    self, f"Connection to {self.host} ({address}) timed out: {timeout}"
+                )
+            except OSError as failure:
+                error = NewConnectionError(
+                    self, f"Failed to establish a new connection to {address}: {failure}"
+                )
+        raise error
+
+
+class _PinnedHTTPConnection(_PinnedConnection, HTTPConnection):
+    pass
+
+
+class _PinnedHTTPSConnection(_PinnedConnection, HTTPSConnection):
+    pass
+
+
+class _PinnedPool:
+    addresses: tuple[str, ...] = ()
+
+    def _new_conn(self):
+        connection = super()._new_conn()
+        connection.addresses = self.addresses
+        return connection
+
+
+class _PinnedHTTPPool(_PinnedPool, HTTPConnectionPool):
+    ConnectionCls = _PinnedHTTPConnection
+
+
+class _PinnedHTTPSPool(_PinnedPool, HTTPSConnectionPool):
+    ConnectionCls = _PinnedHTTPSConnection
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Sends to ``addresses`` only (see ``_addresses``), directly: not through a proxy from the
+    environment, which would resolve the name itself."""
+
+    def __init__(self, addresses: tuple[str, ...]):
+        self.addresses = addresses
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _PinnedHTTPPool,
+            "https": _PinnedHTTPSPool,
+        }
+
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+        pool = super().get_connection_with_tls_context(request, verify, proxies=None, cert=cert)
+        pool.addresses = self.addresses
+        return pool
+
+    def send(self, request, *args, **kwargs):
+        kwargs["proxies"] = {}
+        return super().send(request, *args, **kwargs)
 
 
 def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | None, str]:
@@ -476,26 +570,29 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | N
     }
     timeout = settings.WEBHOOK_TIMEOUT
     try:
-        _address_check(endpoint.url)
-        with requests.post(
-            endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=(timeout, timeout),
-            allow_redirects=False,
-            stream=True,
-        ) as response:
-            status = response.status_code
-            if 200 <= status < 300:
-                return status, ""
-            if 300 <= status < 400:
-                location = response.headers.get("Location", "")
-                return (
-                    status,
-                    f"HTTP {status}: redirected to {location}; redirects are not followed",
-                )
-            text = response.raw.read(300, decode_content=True).decode("utf-8", "replace")
-            return status, f"HTTP {status}: {' '.join(text.split())}".strip().rstrip(":")
+        adapter = _PinnedAdapter(_addresses(endpoint.url))
+        with requests.Session() as session:
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            with session.post(
+                endpoint.url,
+                data=body,
+                headers=headers,
+                timeout=(timeout, timeout),
+                allow_redirects=False,
+                stream=True,
+            ) as response:
+                status = response.status_code
+                if 200 <= status < 300:
+                    return status, ""
+                if 300 <= status < 400:
+                    location = response.headers.get("Location", "")
+                    return (
+                        status,
+                        f"HTTP {status}: redirected to {location}; redirects are not followed",
+                    )
+                text = response.raw.read(300, decode_content=True).decode("utf-8", "replace")
+                return status, f"HTTP {status}: {' '.join(text.split())}".strip().rstrip(":")
     except requests.Timeout:
         return None, f"No answer within {timeout} s."
     except requests.ConnectionError as error:

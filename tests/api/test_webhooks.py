@@ -5,6 +5,10 @@ import datetime
 import hashlib
 import hmac
 import json
+import shutil
+import socket
+import ssl
+import subprocess
 import threading
 import time
 from functools import partial
@@ -375,6 +379,116 @@ def test_a_name_that_resolves_to_a_private_address_is_not_sent_to(settings, rece
     assert receiver.requests == []
     delivery.refresh_from_db()
     assert "resolves to a local or private address" in delivery.last_error
+
+
+def _resolving(monkeypatch, name, *answers):
+    """DNS for ``name``: each lookup answers the next list of addresses (the last one from then
+    on), as a name with a TTL of 0 whose owner changes its answers can; other names as usual.
+    Returns the answers given, one per lookup."""
+    real = socket.getaddrinfo
+    given = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != name:
+            return real(host, port, *args, **kwargs)
+        addresses = answers[min(len(given), len(answers) - 1)]
+        given.append(addresses)
+        return [info for address in addresses for info in real(address, port, *args, **kwargs)]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return given
+
+
+def _delivery_to(url, name="Partner A"):
+    _partner, endpoint, _key = partner_with_endpoint(url=url, name=name)
+    contact_update(contact=ContactFactory(), data={"title": "Chair"})
+    [delivery] = deliveries_of(endpoint)
+    return delivery
+
+
+def test_a_delivery_connects_to_the_address_resolved_once_under_its_name(receiver, monkeypatch):
+    """The name is resolved once; the POST goes to that address (a later answer, here an
+    unroutable one, is never asked for), with the name in the Host header."""
+    delivery = _delivery_to(f"http://hook.example.test:{receiver.port}/ok")
+    given = _resolving(monkeypatch, "hook.example.test", ["127.0.0.1"], ["192.0.2.1"])
+
+    assert webhooks.webhook_delivery_send(delivery_id=delivery.pk, attempt=0) == "delivered"
+    assert given == [["127.0.0.1"]]
+    [(_path, headers, _body, _at)] = receiver.requests
+    assert headers["Host"] == f"hook.example.test:{receiver.port}"
+
+
+def test_a_name_with_any_private_address_is_not_sent_to(receiver, settings, monkeypatch):
+    delivery = _delivery_to(f"http://hook.example.test:{receiver.port}/ok")
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    _resolving(monkeypatch, "hook.example.test", ["93.184.215.14", "127.0.0.1"])
+
+    assert webhooks.webhook_delivery_send(delivery_id=delivery.pk, attempt=0) == "failed"
+    assert receiver.requests == []
+    delivery.refresh_from_db()
+    assert delivery.last_error == "hook.example.test resolves to a local or private address."
+
+
+def test_a_proxy_from_the_environment_is_not_used(receiver, monkeypatch):
+    """A proxy would resolve the name itself, past the check: deliveries connect directly."""
+    proxy = Receiver()
+    try:
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
+            monkeypatch.setenv(name, proxy.url(""))
+        delivery = _delivery_to(receiver.url("/ok"))
+
+        assert webhooks.webhook_delivery_send(delivery_id=delivery.pk, attempt=0) == "delivered"
+        assert proxy.requests == []
+        assert [path for path, *_ in receiver.requests] == ["/ok"]
+    finally:
+        proxy.close()
+
+
+@pytest.fixture
+def tls_receiver(receiver, tmp_path, monkeypatch):
+    """The receiver over TLS with a certificate for hook.example.test, trusted by requests
+    (REQUESTS_CA_BUNDLE); ``receiver.server_names`` holds the TLS server name (SNI) asked for."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=hook.example.test",
+            "-addext", "subjectAltName=DNS:hook.example.test",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    receiver.server_names = []
+    context.sni_callback = lambda _sock, name, _context: receiver.server_names.append(name)
+    receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    return receiver
+
+
+def test_over_https_the_certificate_is_checked_for_the_name_not_the_address(
+    tls_receiver, monkeypatch
+):
+    _resolving(monkeypatch, "hook.example.test", ["127.0.0.1"])
+    delivery = _delivery_to(f"https://hook.example.test:{tls_receiver.port}/ok")
+
+    assert webhooks.webhook_delivery_send(delivery_id=delivery.pk, attempt=0) == "delivered"
+    assert tls_receiver.server_names == ["hook.example.test"]
+    [(_path, headers, _body, _at)] = tls_receiver.requests
+    assert headers["Host"] == f"hook.example.test:{tls_receiver.port}"
+
+    # The same server under a name its certificate is not for.
+    _resolving(monkeypatch, "other.example.test", ["127.0.0.1"])
+    other = _delivery_to(f"https://other.example.test:{tls_receiver.port}/ok", name="Other")
+    assert webhooks.webhook_delivery_send(delivery_id=other.pk, attempt=0) == "retry"
+    assert len(tls_receiver.requests) == 1
+    other.refresh_from_db()
+    assert "certificate" in other.last_error.lower()
 
 
 def test_redeliver_sends_a_failed_delivery_again_under_the_same_event_id(
