@@ -13,9 +13,18 @@ from rest_framework import serializers
 
 from api.access import access_of
 from api.filters import MAX_ID
+from members.forms_account import OrganizationProfileForm
 from members.models import Affiliation, Contact, Interaction, Organization, Sector, Tag
 
 PERSONAL_FIELDS = ("email", "phone", "phone_raw")
+
+# What the organisation's own side (its editor, or a key bound to it) may change: what its
+# editors' profile form offers. Tags have their own rule (OrganizationSerializer.validate_tags).
+MEMBER_EDITABLE_FIELDS = frozenset({*OrganizationProfileForm.MODEL_FIELDS, "secondary_sectors"})
+CONVENERS_ONLY = (
+    "Set by the coalition's conveners: the organisation's own side (its editor, or a key bound "
+    "to it) may send the current value only (a 400 otherwise)."
+)
 
 
 def _access(serializer):
@@ -131,6 +140,11 @@ class OrganizationSerializer(serializers.ModelSerializer):
             "modified",
         ]
         read_only_fields = ["id", "slug", "created", "modified"]
+        extra_kwargs = {
+            "status": {"help_text": f"Membership status. {CONVENERS_ONLY}"},
+            "joined_on": {"help_text": f"When the organisation joined. {CONVENERS_ONLY}"},
+            "left_on": {"help_text": f"When the organisation left. {CONVENERS_ONLY}"},
+        }
 
     def get_fields(self):
         fields = super().get_fields()
@@ -139,6 +153,26 @@ class OrganizationSerializer(serializers.ModelSerializer):
             # Conveners' notes about the organisation: seen by conveners only.
             fields.pop("internal_notes", None)
         return fields
+
+    def validate(self, attrs):
+        access = _access(self)
+        if access is not None and access.restricted and self.instance is not None:
+            # Membership (status, dates) is the coalition's: the editors' profile form does not
+            # offer it, nor does the API to the organisation's own side. The current value, as
+            # a PUT of what was read sends it, is no change.
+            refused = {
+                name: [
+                    "The coalition's conveners set this (membership status and dates): ask a "
+                    "convener to change it."
+                ]
+                for name, value in attrs.items()
+                if name not in MEMBER_EDITABLE_FIELDS
+                and name != "tags"
+                and value != getattr(self.instance, name)
+            }
+            if refused:
+                raise serializers.ValidationError(refused)
+        return attrs
 
     def validate_tags(self, tags):
         access = _access(self)

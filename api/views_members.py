@@ -11,11 +11,13 @@ organisations, and its changes to fields needing approval wait for a convener.
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, When
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status
 from rest_framework.response import Response
 
+from api.access import access_of
 from api.filters import IdFilter, IdOrSlugFilter, SlugChoiceFilter, SyncFilterSet
 from api.serializers_members import (
     AffiliationSerializer,
@@ -59,8 +61,24 @@ class TagFilter(SyncFilterSet):
         fields = ["slug"]
 
 
+def _campaigns_seen(request):
+    """The campaigns a caller may name: draft campaigns only for conveners (for anyone else a
+    draft's slug is a 400, as an unknown slug is, so neither can be told apart)."""
+    access = access_of(request) if request is not None else None
+    campaigns = Campaign.objects.all()
+    if access is None or access.kind != "convener":
+        campaigns = campaigns.exclude(status=Campaign.Status.DRAFT)
+    return campaigns
+
+
 def _campaign_filter(label: str):
-    return SlugChoiceFilter(queryset=Campaign.objects.all(), method="filter_signed", label=label)
+    return SlugChoiceFilter(queryset=_campaigns_seen, method="filter_signed", label=label)
+
+
+def _restricted_to(request) -> frozenset[int] | None:
+    """The organisations a caller limited to some may reach (None: not limited)."""
+    access = access_of(request) if request is not None else None
+    return access.organization_ids if access is not None else None
 
 
 class OrganizationFilter(SyncFilterSet):
@@ -98,14 +116,16 @@ class ContactFilter(SyncFilterSet):
     tag = SlugChoiceFilter(
         queryset=Tag.objects.all(),
         method="filter_tag",
-        label="People in an organisation with this tag (slug).",
+        label="People in an organisation with this tag (slug); for a caller limited to its own "
+        "organisation, in that organisation.",
     )
     email = django_filters.CharFilter(
         method="filter_email", label="The person with this e-mail address (any case)."
     )
     signed = _campaign_filter(
         "People who signed this campaign (slug): a counted signature of theirs, for themselves "
-        "or on an organisation's behalf."
+        "or on an organisation's behalf. For a caller limited to its own organisation: a "
+        "signature matched to it or given on its behalf."
     )
     not_signed = _campaign_filter("People who have not signed this campaign (slug).")
 
@@ -113,25 +133,36 @@ class ContactFilter(SyncFilterSet):
         model = Contact
         fields = ["language", "email_status"]
 
+    # A caller limited to some organisations filters on what it sees of a person: their roles
+    # in those organisations, the signatures matched to them or given on their behalf; not on
+    # the person's roles and signatures elsewhere, which it is not told of.
+
+    def _affiliations(self):
+        affiliations = Affiliation.objects.filter(contact=OuterRef("pk"))
+        organization_ids = _restricted_to(self.request)
+        if organization_ids is not None:
+            affiliations = affiliations.filter(organization_id__in=organization_ids)
+        return affiliations
+
     def filter_organization(self, queryset, name, value):
-        return queryset.filter(
-            Exists(Affiliation.objects.filter(contact=OuterRef("pk"), organization_id=value))
-        )
+        return queryset.filter(Exists(self._affiliations().filter(organization_id=value)))
 
     def filter_tag(self, queryset, name, tag):
-        return queryset.filter(
-            Exists(Affiliation.objects.filter(contact=OuterRef("pk"), organization__tags=tag))
-        )
+        return queryset.filter(Exists(self._affiliations().filter(organization__tags=tag)))
 
     def filter_email(self, queryset, name, value):
         return queryset.filter(email=email_normalize(value))
 
     def filter_signed(self, queryset, name, campaign):
-        signed = Exists(
-            Signature.objects.filter(
-                signature_counted_q(), campaign=campaign, contact=OuterRef("pk")
-            )
+        signatures = Signature.objects.filter(
+            signature_counted_q(), campaign=campaign, contact=OuterRef("pk")
         )
+        organization_ids = _restricted_to(self.request)
+        if organization_ids is not None:
+            signatures = signatures.filter(
+                Q(organization_id__in=organization_ids) | Q(on_behalf_of_id__in=organization_ids)
+            )
+        signed = Exists(signatures)
         return queryset.filter(signed) if name == "signed" else queryset.exclude(signed)
 
 
@@ -204,6 +235,26 @@ class DirectoryViewSet(
     def restrict_tombstones(self, rows, access):
         return rows.filter(Tombstone.of_organizations_q(access.organization_ids))
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        # A caller that may write rows but not read them (write:contacts without read:contacts)
+        # gets the id of what it wrote, not the row: it would otherwise read any row by id with
+        # an empty PATCH, or any person by address with a POST.
+        access = access_of(request)
+        if (
+            self.action in ("create", "update", "partial_update")
+            and 200 <= response.status_code < 300
+            and isinstance(getattr(response, "data", None), dict)
+            and "id" in response.data
+            and access is not None
+            and self.read_scope is not None
+            and not access.has(self.read_scope)
+        ):
+            shown = {"id": response.data["id"]}
+            if "pending_changes" in response.data:  # what became of the write itself
+                shown["pending_changes"] = response.data["pending_changes"]
+            response.data = shown
+        return super().finalize_response(request, response, *args, **kwargs)
+
     def _shown(self, instance, *, status_code=status.HTTP_200_OK, serializer_class=None):
         """The row as the list shows it (re-read with the list's related rows)."""
         instance = self.get_queryset().get(pk=instance.pk)
@@ -258,8 +309,11 @@ class OrganizationViewSet(DirectoryViewSet):
     """Member organisations. ``internal_notes`` is shown to conveners only.
 
     An organisation's own editor (signed in) or a partner's key bound to it sees and may change
-    that organisation only, and may not create or delete organisations. Its changes to fields
+    that organisation only, and may not create or delete organisations. It changes what its
+    editors' profile form offers: membership (``status``, ``joined_on``, ``left_on``) and tags
+    stay with conveners (sending another value is a 400 naming the field). Its changes to fields
     that need a convener's approval are not applied: they are listed in ``pending_changes``.
+    A key with write:members but not read:members gets back ``{"id", "pending_changes"}`` only.
     """
 
     queryset = Organization.objects.prefetch_related("tags", "secondary_sectors")
@@ -352,7 +406,11 @@ def _only_theirs(access, contact: Contact) -> None:
 class ContactViewSet(DirectoryViewSet):
     """People. Creating one with an address the directory holds gives that person (200), with
     only their empty fields filled in. A caller limited to its own organisation names it in
-    ``organization`` and cannot add a person the directory holds outside it."""
+    ``organization`` and cannot add a person the directory holds outside it. The address of a
+    person who signs in (an organisation's editor or signatory) is changed by conveners only.
+
+    A key with write:contacts but not read:contacts gets back ``{"id": ...}`` only from a
+    create or a change, never the person."""
 
     queryset = Contact.objects.all()
     serializer_class = ContactSerializer
@@ -400,6 +458,46 @@ class ContactViewSet(DirectoryViewSet):
         super().update(request, *args, **kwargs)
         return self._shown(self.get_object())
 
+    def tombstones(self) -> list[dict] | None:
+        """For a caller limited to some organisations, a person who left them (their last role
+        there deleted, while they stay in the directory) is deleted too: the caller no longer
+        reaches them, and its copy must go. An affiliation's tombstone names its person, so the
+        departures come in the one query of the deletions."""
+        access = self.access
+        if access is None or not access.restricted:
+            return super().tombstones()
+        params = self.request.query_params
+        since = parse_datetime(params.get("modified_since", "") or "")
+        if since is None or params.get(self.paginator.cursor_query_param):
+            return None
+        organization_ids = access.organization_ids
+        still_theirs = Affiliation.objects.filter(
+            contact_id=OuterRef("contact_id"), organization_id__in=organization_ids
+        )
+        rows = (
+            Tombstone.objects.filter(
+                Q(model="members.contact")
+                | Q(model="members.affiliation", contact_id__isnull=False),
+                Tombstone.of_organizations_q(organization_ids),
+                deleted_at__gte=since,
+            )
+            .exclude(Q(model="members.affiliation") & Exists(still_theirs))
+            .annotate(
+                person_id=Case(
+                    When(model="members.contact", then=F("object_id")), default=F("contact_id")
+                )
+            )
+            .order_by("deleted_at", "pk")
+            .values_list("person_id", "deleted_at")
+        )
+        latest = {}  # a person deleted with their roles has a tombstone of each: named once
+        for person_id, deleted_at in rows:
+            latest[person_id] = deleted_at
+        return [
+            {"id": person_id, "deleted_at": deleted_at}
+            for person_id, deleted_at in sorted(latest.items(), key=lambda item: item[1])
+        ]
+
     def perform_destroy(self, instance):
         _only_theirs(self.access, instance)
         convener = self.access.kind == "convener"
@@ -408,7 +506,8 @@ class ContactViewSet(DirectoryViewSet):
 
 class AffiliationViewSet(DirectoryViewSet):
     """A person's roles in organisations. Creating a role the person has gives that one; a
-    change is of the role only."""
+    change is of the role only. A key with write:contacts but not read:contacts gets back
+    ``{"id": ...}`` only from a create or a change."""
 
     queryset = Affiliation.objects.all()
     serializer_class = AffiliationSerializer
@@ -449,7 +548,9 @@ class AffiliationViewSet(DirectoryViewSet):
 
 class InteractionViewSet(DirectoryViewSet):
     """The CRM timeline: calls, meetings, e-mails and notes about organisations and people. A
-    caller limited to its own organisation sees and writes that organisation's timeline."""
+    caller limited to its own organisation sees and writes that organisation's timeline. A key
+    with write:contacts but not read:contacts gets back ``{"id": ...}`` only from a create or a
+    change."""
 
     queryset = Interaction.objects.all()
     serializer_class = InteractionSerializer

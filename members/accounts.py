@@ -270,8 +270,9 @@ def organization_contact_add(
                     "convener to add them to your organisation."
                 }
             )
-        contact, created = services.contact_upsert(actor=actor, **data)
-        services.affiliation_ensure(
-            contact=contact, organization=organization, role=role, actor=actor
+        # One contact.updated, once the person is in the organisation (a partner bound to it
+        # hears of them).
+        contact, created = services.contact_upsert_with_role(
+            data=data, organization=organization, role=role, actor=actor
         )
     return contact, created

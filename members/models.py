@@ -331,6 +331,10 @@ class Tombstone(models.Model):
     # which a LIKE can search on SQLite and PostgreSQL alike (JSON containment is PostgreSQL's).
     organization_ids = models.JSONField(default=list, blank=True)
     organization_keys = models.TextField(blank=True, default="", editable=False)
+    # For an affiliation: the person's id. When a person leaves an organisation (and stays in the
+    # directory), a caller limited to that organisation no longer reaches them, and learns so
+    # from this: its contacts list names them under ``deleted``.
+    contact_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["model", "deleted_at"])]

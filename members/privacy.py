@@ -10,6 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Replace
+from django.utils import timezone
 
 from campaigns.matching import email_canonical
 from campaigns.models import Signature
@@ -166,13 +167,17 @@ def person_erase(*, contact: Contact, actor) -> None:
             .get(pk=contact.pk)
         )
         contact_id, email, user = contact.pk, contact.email, contact.user
+        # Every row rewritten here is stamped as changed (QuerySet.update() leaves ``modified``
+        # alone), so a partner's incremental pull replaces its copy with the anonymised one.
+        now = timezone.now()
 
         signatures = person_signatures(contact=contact)
         signature_ids = list(signatures.values_list("pk", flat=True))
         # An affiliation naming a matched member organisation says nothing about the person;
         # free text might ("self-employed, Jane's bakery"), so it goes.
-        signatures.filter(organization__isnull=True).update(affiliation="")
+        signatures.filter(organization__isnull=True).update(affiliation="", modified=now)
         signatures.update(
+            modified=now,
             name=ERASED_SIGNER_NAME,
             email="",
             canonical_email="",
@@ -185,17 +190,20 @@ def person_erase(*, contact: Contact, actor) -> None:
         )
 
         Interaction.objects.filter(contact=contact, organization__isnull=True).delete()
-        Interaction.objects.filter(contact=contact).update(contact=None)
+        Interaction.objects.filter(contact=contact).update(contact=None, modified=now)
         for field in ("subject", "text"):
             Interaction.objects.filter(**{f"{field}__icontains": email}).update(
-                **{field: Replace(field, Value(email), Value(ERASED_TEXT))}
+                **{field: Replace(field, Value(email), Value(ERASED_TEXT))}, modified=now
             )
 
         # The mail sent to them stays counted on its mailing, without their address. (An
         # address on the suppression list stays there: it is what keeps a later import or
         # sign-up from mailing someone who asked not to be mailed.)
         Delivery.objects.filter(contact=contact).update(
-            email="", contact=None, reason=Replace("reason", Value(email), Value(ERASED_TEXT))
+            email="",
+            contact=None,
+            reason=Replace("reason", Value(email), Value(ERASED_TEXT)),
+            modified=now,
         )
 
         # The tombstone names the organisations the person was with (read before the

@@ -95,9 +95,10 @@ def organization_update(
             else:
                 setattr(organization, field, value)
                 changed = True
-        organization.match_key = organization_match_key(organization.name)
-        _save(organization, actor=actor)
         if changed or relations_changed:
+            # (Nothing changed, nothing saved: ``modified`` stays, partners pull nothing.)
+            organization.match_key = organization_match_key(organization.name)
+            _save(organization, actor=actor)
             emit("organization.updated", organization)
         ProfileChange.objects.filter(
             organization=organization,
@@ -155,14 +156,27 @@ def contact_upsert(
     import or a signature never overwrites what a person or a convener entered.
     Returns (contact, created).
     """
+    with transaction.atomic():
+        contact, created, changed = _contact_upsert(
+            email=email, given_name=given_name, family_name=family_name, actor=actor, **fields
+        )
+        if created or changed:
+            emit("contact.updated", contact)
+    return contact, created
+
+
+def _contact_upsert(
+    *, email: str, given_name: str, family_name: str = "", actor=None, **fields
+) -> tuple[Contact, bool, bool]:
+    """contact_upsert without its event: (contact, created, changed). In the caller's
+    transaction."""
     email = email_normalize(email)
     with transaction.atomic():
         contact = Contact.objects.select_for_update().filter(email=email).first()
         if contact is None:
             contact = Contact(email=email, given_name=given_name, family_name=family_name, **fields)
             _save(contact, actor=actor)
-            emit("contact.updated", contact)
-            return contact, True
+            return contact, True, False
         changed = False
         for field, value in {
             "given_name": given_name,
@@ -174,32 +188,89 @@ def contact_upsert(
                 changed = True
         if changed:
             _save(contact, actor=actor)
-            emit("contact.updated", contact)
-        return contact, False
+        return contact, False, changed
+
+
+SIGN_IN_EMAIL_MESSAGE = (
+    "This person signs in with this e-mail address (their sign-in links go to it): only a "
+    "convener can change it."
+)
 
 
 def contact_update(*, contact: Contact, data: dict, actor=None) -> Contact:
+    """Changes the person's fields. Nothing is saved or announced when nothing changes.
+
+    The e-mail address of a person with a sign-in account (an organisation's editor or
+    signatory) is where their sign-in links go: whoever changed it could sign in as them, so
+    only a convener changes it.
+    """
     with transaction.atomic():
         contact = Contact.objects.select_for_update().get(pk=contact.pk)
         if "email" in data:
             data = {**data, "email": email_normalize(data["email"])}
-        for field, value in data.items():
+        changes = {
+            field: value for field, value in data.items() if getattr(contact, field) != value
+        }
+        if not changes:
+            return contact
+        if "email" in changes and contact.user_id and not is_convener(actor):
+            raise ApplicationError(
+                SIGN_IN_EMAIL_MESSAGE, {"errors": {"email": [SIGN_IN_EMAIL_MESSAGE]}}
+            )
+        for field, value in changes.items():
             setattr(contact, field, value)
         _save(contact, actor=actor)
         emit("contact.updated", contact)
         return contact
 
 
+def _contact_touch(contact_id: int) -> None:
+    """Stamps the person as changed: their affiliations are part of them as the API shows them,
+    so a partner's incremental pull gets them again (or, limited to an organisation they left,
+    learns that they went)."""
+    Contact.objects.filter(pk=contact_id).update(modified=timezone.now())
+
+
 def affiliation_ensure(*, contact: Contact, organization: Organization, role: str, actor=None):
     """Gives the contact this role in the organisation, if they do not have it yet."""
+    affiliation, _added = _affiliation_ensure(
+        contact=contact, organization=organization, role=role, actor=actor
+    )
+    return affiliation
+
+
+def _affiliation_ensure(
+    *, contact: Contact, organization: Organization, role: str, actor=None
+) -> tuple[Affiliation, bool]:
+    """affiliation_ensure, and whether the role is new."""
     affiliation = Affiliation.objects.filter(
         contact=contact, organization=organization, role=role
     ).first()
-    if affiliation is None:
-        affiliation = _save(
-            Affiliation(contact=contact, organization=organization, role=role), actor=actor
+    if affiliation is not None:
+        return affiliation, False
+    affiliation = _save(
+        Affiliation(contact=contact, organization=organization, role=role), actor=actor
+    )
+    _contact_touch(affiliation.contact_id)
+    return affiliation, True
+
+
+def contact_upsert_with_role(
+    *, data: dict, organization: Organization, role: str, actor=None
+) -> tuple[Contact, bool]:
+    """contact_upsert and affiliation_ensure in one transaction, announced once both are
+    written: ``contact.updated`` then names the organisation, so a partner bound to it hears of
+    its new person (and one change is one event). Returns (contact, created)."""
+    with transaction.atomic():
+        contact, created, changed = _contact_upsert(actor=actor, **data)
+        _affiliation, added = _affiliation_ensure(
+            contact=contact, organization=organization, role=role, actor=actor
         )
-    return affiliation
+        if added:
+            contact.refresh_from_db(fields=["modified"])
+        if created or changed or added:
+            emit("contact.updated", contact)
+    return contact, created
 
 
 def interaction_record(
@@ -454,11 +525,9 @@ def contact_add(
         return organization_contact_add(
             organization=organization, data=data, role=role, actor=actor
         )
-    with transaction.atomic():
-        contact, created = contact_upsert(actor=actor, **data)
-        if organization is not None:
-            affiliation_ensure(contact=contact, organization=organization, role=role, actor=actor)
-    return contact, created
+    if organization is None:
+        return contact_upsert(actor=actor, **data)
+    return contact_upsert_with_role(data=data, organization=organization, role=role, actor=actor)
 
 
 def contact_delete(*, contact: Contact, actor=None) -> None:
@@ -489,9 +558,17 @@ def contact_delete(*, contact: Contact, actor=None) -> None:
                 organization_keys=Tombstone.keys_of(organization_ids),
             )
         return
+    from campaigns.models import Signature
+    from mailings.models import Delivery
+
     with transaction.atomic():
+        now = timezone.now()
         Interaction.objects.filter(contact=contact, organization__isnull=True).delete()
-        Interaction.objects.filter(contact=contact).update(contact=None, modified=timezone.now())
+        Interaction.objects.filter(contact=contact).update(contact=None, modified=now)
+        # The deletion would clear their link to the person (SET_NULL) without stamping them as
+        # changed: cleared here, stamped, so partners' incremental pulls see it.
+        Signature.objects.filter(contact=contact).update(contact=None, modified=now)
+        Delivery.objects.filter(contact=contact).update(contact=None, modified=now)
         contact._tombstone_organization_ids = organization_ids
         contact.delete()
 
@@ -507,7 +584,9 @@ def affiliation_update(*, affiliation: Affiliation, role: str, actor=None) -> Af
 def affiliation_delete(*, affiliation: Affiliation, actor=None) -> None:
     if actor is not None and getattr(actor, "is_authenticated", False):
         affiliation._history_user = actor
-    affiliation.delete()
+    with transaction.atomic():
+        affiliation.delete()
+        _contact_touch(affiliation.contact_id)
 
 
 def interaction_update(*, interaction: Interaction, data: dict) -> Interaction:

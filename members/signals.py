@@ -7,6 +7,9 @@ Each tombstone names the member organisations the row belonged to (``organizatio
 caller limited to some organisations learns of its own deletions and of no others. A contact's
 organisations are read before it is deleted: its affiliations go in the same cascade.
 
+An affiliation's tombstone also names its person (``contact_id``): a person who leaves an
+organisation but stays in the directory is, for a caller limited to that organisation, deleted.
+
 Receivers are connected per model (not for every sender): a model with a delete receiver loses
 Django's fast bulk delete, which deliveries and the rest should keep.
 """
@@ -56,12 +59,15 @@ def remember_organizations(sender, instance, **kwargs):
 
 
 def remember_deletion(sender, instance, **kwargs):
+    label = sender._meta.label_lower
     organization_ids = sorted({pk for pk in _organization_ids(sender, instance) if pk})
     Tombstone.objects.create(
-        model=sender._meta.label_lower,
+        model=label,
         object_id=instance.pk,
         organization_ids=organization_ids,
         organization_keys=Tombstone.keys_of(organization_ids),
+        # An affiliation's person: a caller limited to the organisation learns they left it.
+        contact_id=instance.contact_id if label == "members.affiliation" else None,
     )
 
 

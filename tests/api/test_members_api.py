@@ -598,7 +598,8 @@ def test_a_restricted_caller_learns_only_of_its_own_deletions(world):
         assert response.status_code == 200, response.content
         return sorted(row["id"] for row in response.json()["deleted"])
 
-    assert deleted(bound, "contacts") == [carol]
+    # Alice left A (her affiliation deleted; she stays in the directory): gone for A too.
+    assert deleted(bound, "contacts") == sorted([world.alice.pk, carol])
     assert deleted(everyone, "contacts") == sorted([bob, carol])
     assert deleted(bound, "affiliations") == sorted([alice_a, world.carol_a.pk])
     assert deleted(everyone, "affiliations") == sorted(
@@ -664,7 +665,11 @@ def test_a_restricted_caller_sees_its_organisation_and_its_people_only(world, li
     assert_error(client.get(f"/api/v1/affiliations/{world.bob_b.pk}/"), 404)
     assert ids(client.get("/api/v1/interactions/")) == [world.note_a.pk]
     assert_error(client.get(f"/api/v1/interactions/{world.note_b.pk}/"), 404)
-    assert ids(client.get(f"/api/v1/contacts/?organization={world.b.pk}")) == [world.carol.pk]
+    # Carol is in B too, but A is not told so: filtered by B, A's people are nobody.
+    assert ids(client.get(f"/api/v1/contacts/?organization={world.b.pk}")) == []
+    assert ids(client.get(f"/api/v1/contacts/?organization={world.a.pk}")) == sorted(
+        [world.alice.pk, world.carol.pk, *editor]
+    )
 
 
 @pytest.mark.parametrize("who", ["editor", "bound"])
@@ -874,3 +879,301 @@ def test_odd_sector_ids_and_slugs_are_400s(world, value):
         format="json",
     )
     assert_error(response, 400, "organization")
+
+
+# --- Review of issue 6: findings fixed here ----------------------------------------------------
+
+
+def _stale(model, *rows):
+    """Stamps rows as last changed an hour ago, so a change now stands out."""
+    an_hour_ago = timezone.now() - datetime.timedelta(hours=1)
+    model.objects.filter(pk__in=[row.pk for row in rows]).update(modified=an_hour_ago)
+    return an_hour_ago
+
+
+@pytest.mark.parametrize("who", ["editor", "bound"])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("status", "active"), ("joined_on", "2001-01-01"), ("left_on", "2001-01-01")],
+)
+def test_the_organisations_own_side_does_not_set_its_membership(world, limited, who, field, value):
+    world.a.status = Organization.Status.PROSPECT
+    world.a.save()
+    client = limited[who]
+    response = client.patch(
+        f"/api/v1/organizations/{world.a.pk}/", {field: value, "city": "Decatur"}, format="json"
+    )
+    body = assert_error(response, 400, field)
+    assert "convener" in body["errors"][field][0]
+    world.a.refresh_from_db()
+    assert (world.a.status, world.a.joined_on, world.a.left_on, world.a.city) == (
+        "prospect",
+        None,
+        None,
+        "Atlanta",
+    )
+    assert not ProfileChange.objects.exists()
+    # The current value is no change: a PUT of what was read goes through.
+    current = client.get(f"/api/v1/organizations/{world.a.pk}/").json()[field]
+    response = client.patch(
+        f"/api/v1/organizations/{world.a.pk}/", {field: current, "city": "Decatur"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    world.a.refresh_from_db()
+    assert world.a.city == "Decatur"
+
+
+def test_the_coalition_sets_membership(world, api_convener):
+    for client in (api_convener, partner()):
+        response = client.patch(
+            f"/api/v1/organizations/{world.b.pk}/",
+            {"status": "active", "joined_on": "2024-05-01"},
+            format="json",
+        )
+        assert response.status_code == 200, response.content
+        world.b.refresh_from_db()
+        assert (world.b.status, str(world.b.joined_on)) == ("active", "2024-05-01")
+        world.b.status = Organization.Status.PROSPECT
+        world.b.save()
+
+
+def test_the_schema_says_who_sets_membership(api_convener):
+    schema = api_convener.get("/api/schema/?format=json").json()
+    organization = schema["components"]["schemas"]["Organization"]["properties"]
+    for field in ("status", "joined_on", "left_on"):
+        assert "conveners" in organization[field]["description"], field
+
+
+def test_a_bound_partners_filters_look_at_its_own_organisation_only(world):
+    """Carol signed for B and is in B (tagged); A sees her role in A only, and filters on it."""
+    housing = CampaignFactory(slug="housing")
+    signature = SignatureFactory(campaign=housing, contact=world.carol, on_behalf_of=world.b)
+    world.b.tags.add(tag_get_or_create(name="Clinics"))
+    client = partner(organization=world.a, scopes=READ)
+    alice, carol = world.alice.pk, world.carol.pk
+    for query, expected in [
+        (f"organization={world.a.pk}", [alice, carol]),
+        (f"organization={world.b.pk}", []),
+        ("tag=hosts-trainings", [alice, carol]),
+        ("tag=clinics", []),
+        ("signed=housing", []),
+        ("not_signed=housing", [alice, carol]),
+        # Alice's own signature is matched to no organisation: not A's to know of.
+        ("signed=clean-air", []),
+    ]:
+        assert ids(client.get(f"/api/v1/contacts/?{query}")) == expected, query
+    # A signature given on A's behalf (or matched to A) is A's to know of.
+    signature.on_behalf_of = world.a
+    signature.save()
+    assert ids(client.get("/api/v1/contacts/?signed=housing")) == [carol]
+    assert ids(client.get("/api/v1/contacts/?not_signed=housing")) == [alice]
+    # Callers not limited to an organisation filter on everything, as before.
+    everyone = partner(scopes=READ, name="Partner B")
+    assert ids(everyone.get("/api/v1/contacts/?tag=clinics")) == [world.bob.pk, carol]
+    assert ids(everyone.get("/api/v1/contacts/?signed=clean-air")) == [alice, world.bob.pk]
+
+
+@pytest.mark.parametrize("path", ["contacts", "organizations"])
+@pytest.mark.parametrize("name", ["signed", "not_signed"])
+def test_a_draft_campaign_is_an_unknown_slug_to_all_but_conveners(world, api_convener, path, name):
+    from campaigns.models import Campaign
+
+    CampaignFactory(slug="secret-plan", status=Campaign.Status.DRAFT)
+    for client in (partner(), partner(organization=world.a, name="Bound")):
+        draft = client.get(f"/api/v1/{path}/", {name: "secret-plan"})
+        unknown = client.get(f"/api/v1/{path}/", {name: "no-such-plan"})
+        assert_error(draft, 400, name)
+        assert draft.json()["errors"][name] == [
+            message.replace("no-such-plan", "secret-plan")
+            for message in unknown.json()["errors"][name]
+        ]
+    assert api_convener.get(f"/api/v1/{path}/", {name: "secret-plan"}).status_code == 200
+
+
+def test_a_key_that_writes_people_but_cannot_read_them_gets_ids_only(world):
+    client = partner(scopes=["write:contacts"])
+    response = client.patch(f"/api/v1/contacts/{world.bob.pk}/", {"title": "Nurse"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"id": world.bob.pk}
+    world.bob.refresh_from_db()
+    assert world.bob.title == "Nurse"
+    response = client.post(
+        "/api/v1/contacts/", {"given_name": "Nina", "email": "nina@example.org"}, format="json"
+    )
+    assert response.status_code == 201
+    assert response.json() == {"id": Contact.objects.get(email="nina@example.org").pk}
+    response = client.patch(f"/api/v1/interactions/{world.note_b.pk}/", {}, format="json")
+    assert response.json() == {"id": world.note_b.pk}
+    response = client.post(
+        "/api/v1/affiliations/",
+        {"contact": world.bob.pk, "organization": world.a.pk, "role": "staff"},
+        format="json",
+    )
+    assert set(response.json()) == {"id"}
+    # With read:contacts too, the person as the list shows them.
+    reader = partner(scopes=["read:contacts", "write:contacts"], name="Reader")
+    response = reader.patch(f"/api/v1/contacts/{world.bob.pk}/", {}, format="json")
+    assert response.json()["given_name"] == "Bob"
+
+
+def test_a_change_of_nothing_changes_nothing(world, api_convener):
+    from api.models import WebhookDelivery
+    from tests.api.webhook_helpers import partner_with_endpoint
+
+    partner_with_endpoint(events=["contact.updated", "organization.updated"], name="Hook")
+    bob_before = _stale(Contact, world.bob)
+    b_before = _stale(Organization, world.b)
+    client = partner(scopes=["write:contacts", "write:members"])
+    for body in ({}, {"given_name": "Bob", "email": world.bob.email.upper(), "language": "es"}):
+        response = client.patch(f"/api/v1/contacts/{world.bob.pk}/", body, format="json")
+        assert response.status_code == 200, response.content
+    for body in ({}, {"city": world.b.city, "status": world.b.status}):
+        response = api_convener.patch(f"/api/v1/organizations/{world.b.pk}/", body, format="json")
+        assert response.status_code == 200, response.content
+    world.bob.refresh_from_db()
+    world.b.refresh_from_db()
+    assert (world.bob.modified, world.b.modified) == (bob_before, b_before)
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_only_a_convener_changes_the_address_someone_signs_in_with(world, api_convener):
+    from tests.api.conftest import editor_of
+
+    editor = Contact.objects.get(user=editor_of(world.a, email="eda@harbor.example.org"))
+    for client in (partner(), partner(organization=world.a, name="Bound")):
+        response = client.patch(
+            f"/api/v1/contacts/{editor.pk}/", {"email": "mine@evil.example"}, format="json"
+        )
+        body = assert_error(response, 400, "email")
+        assert "only a convener" in body["errors"]["email"][0]
+        # Their other details, and their address as it is (any case), are not refused.
+        response = client.patch(
+            f"/api/v1/contacts/{editor.pk}/",
+            {"email": "EDA@harbor.example.org", "title": "Director"},
+            format="json",
+        )
+        assert response.status_code == 200, response.content
+    editor.refresh_from_db()
+    assert (editor.email, editor.title) == ("eda@harbor.example.org", "Director")
+    response = api_convener.patch(
+        f"/api/v1/contacts/{editor.pk}/", {"email": "eda@newharbor.example.org"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    editor.refresh_from_db()
+    assert editor.email == "eda@newharbor.example.org"
+
+
+def test_a_key_deleting_a_person_stamps_their_signatures_and_deliveries(world):
+    from mailings.models import Delivery
+    from tests.factories import MailingFactory
+
+    signature = Signature.objects.get(contact=world.alice)
+    delivery = Delivery.objects.create(
+        mailing=MailingFactory(), contact=world.alice, email=world.alice.email
+    )
+    before = _stale(Signature, signature)
+    _stale(Delivery, delivery)
+    assert partner().delete(f"/api/v1/contacts/{world.alice.pk}/").status_code == 204
+    signature.refresh_from_db()
+    delivery.refresh_from_db()
+    assert signature.contact is None and signature.modified > before
+    assert delivery.contact is None and delivery.modified > before
+    assert signature.email == world.alice.email  # a key removes the entry, it does not erase
+
+
+def test_an_erasure_stamps_every_row_it_rewrites(world, api_convener):
+    from mailings.models import Delivery
+    from tests.factories import MailingFactory
+
+    signature = Signature.objects.get(contact=world.bob)
+    delivery = Delivery.objects.create(
+        mailing=MailingFactory(), contact=world.bob, email=world.bob.email
+    )
+    mention = interaction_record(
+        kind="note", text=f"Wrote to {world.bob.email}.", organization=world.a
+    )
+    before = _stale(Signature, signature)
+    _stale(Delivery, delivery)
+    _stale(Interaction, mention, world.note_b)
+    assert api_convener.delete(f"/api/v1/contacts/{world.bob.pk}/").status_code == 204
+    for row in (signature, delivery, mention, world.note_b):
+        row.refresh_from_db()
+        assert row.modified > before, row
+    assert (signature.email, delivery.email, world.note_b.contact) == ("", "", None)
+    assert world.bob.email not in mention.text
+
+
+def test_a_person_who_leaves_is_deleted_for_their_organisation_only(world):
+    since = timezone.now().isoformat().replace("+", "%2B")
+    bound_a = partner(organization=world.a, scopes=READ)
+    bound_b = partner(organization=world.b, scopes=READ, name="Partner B")
+    everyone = partner(scopes=READ, name="Everyone")
+    writer = partner(name="Writer")
+    dora = ContactFactory(given_name="Dora")
+    AffiliationFactory(contact=dora, organization=world.a, role="staff")
+    dora_primary = AffiliationFactory(contact=dora, organization=world.a, role="primary")
+
+    def deleted(client):
+        response = client.get(f"/api/v1/contacts/?modified_since={since}")
+        assert response.status_code == 200, response.content
+        return sorted(row["id"] for row in response.json()["deleted"])
+
+    # Carol leaves A through the API: A no longer reaches her; B and everyone still do.
+    assert writer.delete(f"/api/v1/affiliations/{world.carol_a.pk}/").status_code == 204
+    # Dora loses one of her two roles in A: she is still A's.
+    dora_primary.delete()
+    assert deleted(bound_a) == [world.carol.pk]
+    assert deleted(bound_b) == deleted(everyone) == []
+    # Carol's affiliations changed: everyone else pulls her again.
+    assert world.carol.pk in ids(everyone.get(f"/api/v1/contacts/?modified_since={since}"))
+    # Back in A: no longer deleted for A, and pulled again as changed.
+    response = writer.post(
+        "/api/v1/affiliations/",
+        {"contact": world.carol.pk, "organization": world.a.pk, "role": "staff"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert deleted(bound_a) == []
+    assert world.carol.pk in ids(bound_a.get(f"/api/v1/contacts/?modified_since={since}"))
+    # A person deleted with their roles is named once.
+    alice = world.alice.pk
+    world.alice.delete()
+    assert deleted(bound_a) == [alice]
+
+
+def test_every_way_of_adding_a_person_to_an_organisation_is_heard_once(world, api_convener):
+    from api.models import WebhookDelivery
+    from members.accounts import organization_contact_add
+    from members.services import contact_add
+    from tests.api.webhook_helpers import deliveries_of, partner_with_endpoint
+
+    _partner, endpoint, _key = partner_with_endpoint(
+        organization=world.a, events=["contact.updated"], name="Bound to A"
+    )
+
+    def heard():
+        rows = [d.payload["data"] for d in deliveries_of(endpoint, "contact.updated")]
+        WebhookDelivery.objects.filter(endpoint=endpoint).delete()
+        return [(row["given_name"], [a["role"] for a in row["affiliations"]]) for row in rows]
+
+    # The editors' path (members.accounts), as the editors' page and a bound key take it.
+    organization_contact_add(
+        organization=world.a,
+        data={"email": "eva@example.org", "given_name": "Eva"},
+        role="staff",
+        actor=None,
+    )
+    assert heard() == [("Eva", ["staff"])]
+    # A new role for someone already there: one event; the same role again: none.
+    eva = Contact.objects.get(email="eva@example.org")
+    contact_add(
+        data={"email": eva.email, "given_name": "Eva"}, organization=world.a, role="primary"
+    )
+    assert heard() == [("Eva", ["staff", "primary"])]
+    contact_add(
+        data={"email": eva.email, "given_name": "Eva"}, organization=world.a, role="primary"
+    )
+    assert heard() == []
+    # Someone of B given a role in A: A hears of them, with their role in A only.
+    contact_add(data={"email": world.bob.email, "given_name": "Bob"}, organization=world.a)
+    assert heard() == [("Bob", ["staff"])]
