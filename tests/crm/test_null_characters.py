@@ -25,3 +25,23 @@ def test_the_api_answers_400_naming_the_parameter(path, field):
         "code": "invalid",
         "errors": {field: ["This may not hold a NUL character."]},
     }
+
+
+def test_a_nul_character_in_a_json_body_is_a_400_naming_where(api_convener_client):
+    response = api_convener_client.post(
+        "/api/v1/organizations/",
+        {"name": "Harbor", "sector": "\x00", "tags": ["ok", "a\x00b"]},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "sector": ["This may not hold a NUL character."],
+        "tags.1": ["This may not hold a NUL character."],
+    }
+
+
+@pytest.fixture
+def api_convener_client(convener):
+    client = APIClient()
+    client.force_login(convener)
+    return client
