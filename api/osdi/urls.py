@@ -67,5 +67,5 @@ urlpatterns = [
         views.OrganizationTaggingsView.as_view(),
         name="organization-taggings",
     ),
-    re_path(r"^.*$", not_found),
+    re_path(r"^[\s\S]*$", not_found),
 ]
