@@ -262,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
             "given_name": "Paz",
             "family_name": "Partner",
             "email_addresses": [{"address": args.email, "primary": True}],
+            # A statement may require a phone number (the coalition's does).
+            "phone_numbers": [{"number": "+1 404 555 0188", "primary": True}],
         }
         signature = api.send(
             api.osdi,
