@@ -3,6 +3,7 @@ tombstones for incremental sync."""
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters, viewsets
@@ -64,6 +65,8 @@ class SyncViewSet(viewsets.GenericViewSet):
         since = parse_datetime(self.request.query_params.get("modified_since", "") or "")
         if since is None or self.tombstone_model is None:
             return None
+        if timezone.is_naive(since):  # as the filter reads it: in the API's time zone, UTC
+            since = timezone.make_aware(since)
         if self.request.query_params.get(self.paginator.cursor_query_param):
             return None
         rows = Tombstone.objects.filter(model=self.tombstone_model, deleted_at__gte=since)

@@ -1,4 +1,6 @@
-"""Refuses an API query string with a NUL character before any view sees it.
+"""Middleware of the API's addresses: NUL characters refused, times in UTC.
+
+NullCharacterGuard refuses an API query string with a NUL character before any view sees it.
 
 PostgreSQL text cannot hold NUL, so a filter passing one to a query fails there (a 500) while
 SQLite takes it; no parameter of the API has any use for one. Bodies are checked field by field
@@ -6,7 +8,10 @@ by the serializers; the people's pages drop control characters from what they re
 
 from __future__ import annotations
 
+import datetime
+
 from django.http import JsonResponse
+from django.utils import timezone
 
 API_PREFIXES = ("/api/", "/osdi/")
 MESSAGE = "A parameter holds a NUL character, which none may."
@@ -30,3 +35,18 @@ class NullCharacterGuard:
                     {"message": MESSAGE, "code": "invalid", "errors": fields}, status=400
                 )
         return self.get_response(request)
+
+
+class ApiTimesInUtc:
+    """The API and OSDI speak UTC: times go out as ``...Z`` (as tombstones' ``deleted_at`` and
+    OSDI's dates do) and a time sent without an offset is read as UTC, whatever TIME_ZONE the
+    people's pages use."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith(API_PREFIXES):
+            return self.get_response(request)
+        with timezone.override(datetime.UTC):
+            return self.get_response(request)

@@ -45,3 +45,16 @@ def api_convener_client(convener):
     client = APIClient()
     client.force_login(convener)
     return client
+
+
+def test_the_api_speaks_utc(api_convener_client, settings):
+    settings.TIME_ZONE = "America/New_York"
+    body = api_convener_client.get("/api/v1/sectors/?page_size=1").json()
+    assert body["results"][0]["modified"].endswith("Z")
+    # A time without an offset is UTC: 23:59 UTC yesterday is before every row.
+    import datetime
+
+    yesterday = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)).strftime(
+        "%Y-%m-%dT%H:%M:%S"
+    )
+    assert api_convener_client.get(f"/api/v1/sectors/?modified_since={yesterday}").json()["results"]
