@@ -2,20 +2,44 @@
 
 from __future__ import annotations
 
+import datetime
+
 import django_filters
 from django import forms
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 time, in UTC. PostgreSQL takes offsets up to ±15:59 only, while ISO 8601
+    and Python allow up to ±23:59 (and a time near year 1 may not exist in UTC): such a value
+    is converted here, or refused as a 400, never passed to the database."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value is None:
+            return None
+        try:
+            if timezone.is_naive(value):
+                value = timezone.make_aware(value)
+            return value.astimezone(datetime.UTC)
+        except (OverflowError, ValueError) as error:
+            raise forms.ValidationError("Enter a time between the years 1 and 9999.") from error
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class SyncFilterSet(django_filters.FilterSet):
-    modified_since = django_filters.IsoDateTimeFilter(
+    modified_since = UtcIsoDateTimeFilter(
         field_name="modified",
         lookup_expr="gte",
         label="Changed at or after this time (ISO 8601); the first page also lists what was "
         "deleted since then.",
     )
-    created_since = django_filters.IsoDateTimeFilter(
+    created_since = UtcIsoDateTimeFilter(
         field_name="created", lookup_expr="gte", label="Created at or after this time (ISO 8601)."
     )
 

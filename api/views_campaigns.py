@@ -20,7 +20,6 @@ import django_filters
 from django import forms
 from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -127,8 +126,7 @@ class CampaignSyncViewSet(SyncViewSet):
         hidden = self.hidden_q(access)
         if hidden is None:
             return deleted
-        since = parse_datetime(self.request.query_params.get("modified_since", ""))
-        rows = self.queryset.model.objects.filter(hidden, modified__gte=since)
+        rows = self.queryset.model.objects.filter(hidden, modified__gte=self.tombstones_since())
         if access.restricted:
             rows = self.restrict(rows, access)
         deleted += [

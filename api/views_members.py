@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, When
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status
 from rest_framework.response import Response
 
 from api.access import access_of
-from api.filters import IdFilter, IdOrSlugFilter, SlugChoiceFilter, SyncFilterSet
+from api.filters import (
+    IdFilter,
+    IdOrSlugFilter,
+    SlugChoiceFilter,
+    SyncFilterSet,
+    UtcIsoDateTimeFilter,
+)
 from api.serializers_members import (
     AffiliationSerializer,
     ContactSerializer,
@@ -178,7 +183,7 @@ class AffiliationFilter(SyncFilterSet):
 class InteractionFilter(SyncFilterSet):
     contact = IdFilter(field_name="contact_id", label="The person's id.")
     organization = IdFilter(field_name="organization_id", label="The organisation's id.")
-    occurred_since = django_filters.IsoDateTimeFilter(
+    occurred_since = UtcIsoDateTimeFilter(
         field_name="occurred_at", lookup_expr="gte", label="Happened at or after (ISO 8601)."
     )
 
@@ -466,9 +471,8 @@ class ContactViewSet(DirectoryViewSet):
         access = self.access
         if access is None or not access.restricted:
             return super().tombstones()
-        params = self.request.query_params
-        since = parse_datetime(params.get("modified_since", "") or "")
-        if since is None or params.get(self.paginator.cursor_query_param):
+        since = self.tombstones_since()
+        if since is None:
             return None
         organization_ids = access.organization_ids
         still_theirs = Affiliation.objects.filter(

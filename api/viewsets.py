@@ -3,12 +3,12 @@ tombstones for incremental sync."""
 
 from __future__ import annotations
 
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.core.exceptions import ValidationError
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters, viewsets
 
 from api.access import Access, access_of
+from api.filters import UtcIsoDateTimeField
 from api.pagination import SyncCursorPagination
 from api.permissions import ScopePermission
 from members.models import Tombstone
@@ -60,14 +60,20 @@ class SyncViewSet(viewsets.GenericViewSet):
             response.data["deleted"] = deleted
         return response
 
+    def tombstones_since(self):
+        """``modified_since`` as the filter reads it (in UTC), on the first page only."""
+        value = self.request.query_params.get("modified_since")
+        if not value or self.request.query_params.get(self.paginator.cursor_query_param):
+            return None
+        try:
+            return UtcIsoDateTimeField(required=False).clean(value)
+        except ValidationError:
+            return None
+
     def tombstones(self) -> list[dict] | None:
         """With ``modified_since`` and on the first page: what was deleted since then."""
-        since = parse_datetime(self.request.query_params.get("modified_since", "") or "")
+        since = self.tombstones_since()
         if since is None or self.tombstone_model is None:
-            return None
-        if timezone.is_naive(since):  # as the filter reads it: in the API's time zone, UTC
-            since = timezone.make_aware(since)
-        if self.request.query_params.get(self.paginator.cursor_query_param):
             return None
         rows = Tombstone.objects.filter(model=self.tombstone_model, deleted_at__gte=since)
         access = self.access

@@ -160,7 +160,7 @@ def _date_q(path: str, operator: str, value: str, name: str) -> Q:
             moment = start
         elif moment.tzinfo is None:
             moment = moment.replace(tzinfo=datetime.UTC)
-        moment.astimezone(datetime.UTC)
+        moment = moment.astimezone(datetime.UTC)  # PostgreSQL takes offsets up to ±15:59 only
     except (OverflowError, ValueError) as error:
         raise FilterError(f"{value!r} is out of the range of dates.") from error
     if operator == "eq":

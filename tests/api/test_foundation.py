@@ -162,3 +162,30 @@ def test_the_schema_and_the_docs_are_served_without_a_cdn(client):
     docs = client.get("/api/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in docs
     assert "cdn" not in docs.lower() and "unpkg" not in docs.lower()
+
+
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [
+        ("0578-06-05T18:53:31+19:12", 200),  # past PostgreSQL's ±15:59, converted to UTC
+        ("2026-01-01T00:00:00-23:59", 200),
+        ("0001-01-01T00:00:00+05:00", 400),  # before year 1 in UTC
+        ("9999-12-31T23:59:59-05:00", 400),  # after year 9999 in UTC
+    ],
+    ids=["offset-19h", "offset-minus-24h", "before-year-1", "after-year-9999"],
+)
+def test_any_iso_time_is_read_in_utc_or_refused_never_a_500(api_convener, value, status):
+    response = api_convener.get("/api/v1/campaigns/", {"modified_since": value})
+    assert response.status_code == status
+    if status == 400:
+        assert "modified_since" in response.json()["errors"]
+
+
+def test_an_osdi_filter_time_with_a_wide_offset_is_read_in_utc(db):
+    from tests.api.conftest import key_for
+
+    client = client_with_key(key_for(scopes=["read:campaigns"]), osdi=True)
+    response = client.get(
+        "/osdi/v1/petitions", {"filter": "modified_date gt '0578-06-05T18:53:31+19:12'"}
+    )
+    assert response.status_code == 200
