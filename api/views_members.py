@@ -526,7 +526,7 @@ class AffiliationViewSet(DirectoryViewSet):
         return queryset.filter(organization_id__in=access.organization_ids)
 
     def perform_create(self, serializer):
-        serializer.instance = services.affiliation_ensure(
+        serializer.instance = services.affiliation_add(
             actor=self.actor, **serializer.validated_data
         )
 

@@ -573,12 +573,34 @@ def contact_delete(*, contact: Contact, actor=None) -> None:
         contact.delete()
 
 
+def affiliation_add(*, contact: Contact, organization: Organization, role: str, actor=None):
+    """affiliation_ensure, announced (``contact.updated``: a person's organisations are part of
+    them) when the role is new. The importer uses affiliation_ensure, whose rows are announced
+    with the person they belong to."""
+    with transaction.atomic():
+        affiliation, added = _affiliation_ensure(
+            contact=contact, organization=organization, role=role, actor=actor
+        )
+        if added:
+            _contact_changed_announce(affiliation.contact_id)
+    return affiliation
+
+
+def _contact_changed_announce(contact_id: int) -> None:
+    emit("contact.updated", Contact.objects.get(pk=contact_id))
+
+
 def affiliation_update(*, affiliation: Affiliation, role: str, actor=None) -> Affiliation:
     """Changes the person's role in the organisation (the unique role rule is checked)."""
     with transaction.atomic():
         affiliation = Affiliation.objects.select_for_update().get(pk=affiliation.pk)
+        if affiliation.role == role:
+            return affiliation
         affiliation.role = role
-        return _save(affiliation, actor=actor)
+        affiliation = _save(affiliation, actor=actor)
+        _contact_touch(affiliation.contact_id)
+        _contact_changed_announce(affiliation.contact_id)
+        return affiliation
 
 
 def affiliation_delete(*, affiliation: Affiliation, actor=None) -> None:
@@ -587,6 +609,7 @@ def affiliation_delete(*, affiliation: Affiliation, actor=None) -> None:
     with transaction.atomic():
         affiliation.delete()
         _contact_touch(affiliation.contact_id)
+        _contact_changed_announce(affiliation.contact_id)
 
 
 def interaction_update(*, interaction: Interaction, data: dict) -> Interaction:
